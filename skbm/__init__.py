@@ -1,0 +1,7 @@
+"""skbm: Boltzmann machines for scikit-learn, scored by their real log-likelihood."""
+
+from ._rbm import BernoulliRBM2
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["BernoulliRBM2"]

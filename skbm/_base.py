@@ -1,0 +1,461 @@
+"""Base class shared by the Boltzmann machine estimators.
+
+The base carries what every model does the same way: input validation, the
+atomic fit / partial_fit protocol, the mini-batch stochastic gradient loop,
+log-likelihood scoring with a cached log partition function, chunked
+transforms and sampling. Subclasses supply the model: its parameters, its
+unnormalised log-probability, its exact log partition function, its
+conditionals and its negative phase.
+"""
+
+import functools
+import hashlib
+import time
+from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS
+from ._validation import validate_units
+
+# Beyond this many enumerated units even score_method="exact" is refused:
+# 2**30 terms already take many minutes.
+MAX_FORCED_EXACT_BITS = 30
+
+
+def make_generator(random_state):
+    """Turn a scikit-learn ``random_state`` into a numpy ``Generator``.
+
+    ``None`` gives fresh entropy without touching numpy's global state; an
+    integer gives a reproducible stream; a ``RandomState`` seeds a new
+    generator from its next draw; a ``Generator`` is used as is.
+
+    Parameters
+    ----------
+    random_state : None, int, RandomState or Generator
+        The seed or source of randomness.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+        The generator.
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, Integral):
+        return np.random.default_rng(int(random_state))
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
+
+
+def atomic(method):
+    """Make a state-changing method all-or-nothing.
+
+    The estimator's attribute dictionary is restored when the method raises,
+    so a failed call leaves a fitted model exactly as it was. This relies on
+    training code replacing attribute arrays rather than updating them in
+    place.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = self.__dict__.copy()
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class LogPartition:
+    """The log partition function ln Z of a fitted model, with its provenance.
+
+    Attributes
+    ----------
+    log_z : float
+        The value (or estimate) of ln Z, in nats.
+    method : {"exact", "ais"}
+        How it was obtained.
+    interval : tuple of float
+        Lower and upper end of the uncertainty interval; both equal ``log_z``
+        for an exact value.
+    """
+
+    log_z: float
+    method: str
+    interval: tuple
+
+    def __str__(self):
+        if self.method == "exact":
+            return f"ln Z = {self.log_z:.6f} (exact)"
+        low, high = self.interval
+        return (
+            f"ln Z = {self.log_z:.4f} ({self.method}, interval [{low:.4f}, {high:.4f}])"
+        )
+
+
+class BaseBoltzmann(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Abstract base of the skbm estimators.
+
+    Subclasses set ``_parameter_names`` (the fitted parameter attributes,
+    which define the model and key the score cache) and implement the
+    abstract methods below.
+    """
+
+    _parameter_constraints: dict = {
+        "score_method": [StrOptions({"auto", "exact", "ais"})],
+        "ais_runs": [Interval(Integral, 1, None, closed="left")],
+        "ais_betas": [Interval(Integral, 2, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    _parameter_names: tuple = ()
+
+    # ------------------------------------------------------------------
+    # What a model supplies
+    # ------------------------------------------------------------------
+    @abstractmethod
+    def _initialize(self, X, rng):
+        """Set the fitted parameters and training state from the first data."""
+
+    @abstractmethod
+    def _train(self, X, rng, *, first_call, n_epochs):
+        """Update the parameters on ``X`` (new arrays, never in place)."""
+
+    @abstractmethod
+    def _unnormalized_log_proba(self, X):
+        """ln sum_h exp(-Phi(x, h)) for each row of validated ``X``, float64."""
+
+    @abstractmethod
+    def _enumeration_bits(self):
+        """log2 of the number of terms exact ln Z enumerates."""
+
+    @abstractmethod
+    def _exact_log_partition(self):
+        """ln Z by enumeration, float64."""
+
+    @abstractmethod
+    def _transform(self, X):
+        """The transform of validated ``X`` (one chunk of rows)."""
+
+    @abstractmethod
+    def _sample(self, n_samples, rng):
+        """Draw ``n_samples`` visible vectors from the model."""
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    def _validate_units(self, X, *, reset):
+        return validate_units(self, X, reset=reset)
+
+    def fit(self, X, y=None):
+        """Fit the model to the data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, binary or in [0, 1].
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        return self._fit(X, first_call=True)
+
+    def partial_fit(self, X, y=None):
+        """Fit the model on one more chunk of data, mini-batch by mini-batch.
+
+        The first call initialises the model from ``X``; later calls continue
+        training with the same random stream and training state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, binary or in [0, 1].
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        first_call = not hasattr(self, "n_features_in_")
+        if first_call:
+            self._validate_params()
+        return self._fit(X, first_call=first_call, n_epochs=1)
+
+    @atomic
+    def _fit(self, X, *, first_call, n_epochs=None):
+        X = self._validate_units(X, reset=first_call)
+        if first_call:
+            rng = make_generator(self.random_state)
+            self._initialize(X, rng)
+        else:
+            # Continue the stream on a copy, committed only on success.
+            rng = np.random.default_rng()
+            rng.bit_generator.state = self._rng_state
+        self._train(X, rng, first_call=first_call, n_epochs=n_epochs)
+        self._rng_state = rng.bit_generator.state
+        return self
+
+    def _sgd_epochs(
+        self,
+        X,
+        rng,
+        gradient,
+        *,
+        n_epochs,
+        batch_size,
+        learning_rate,
+        momentum=0.0,
+        shuffle=True,
+    ):
+        """Stochastic gradient ascent on the log-likelihood, epoch by epoch.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Validated training data.
+        rng : numpy.random.Generator
+            Source of randomness for shuffling and the gradient's sampling.
+        gradient : callable
+            ``gradient(params, batch, rng) -> dict`` of the per-sample mean
+            log-likelihood gradient (with any penalty), keyed like
+            ``_parameter_names``. It may update its own training state.
+        n_epochs : int
+            Passes over ``X``.
+        batch_size : int
+            Rows per update; a short last batch is averaged over its own
+            rows, so every update is correctly scaled.
+        learning_rate : float or callable
+            Step size, or ``learning_rate(epoch) -> float``.
+        momentum : float, default=0.0
+            Heavy-ball momentum; the velocity persists across calls.
+        shuffle : bool, default=True
+            Whether to visit the rows in a fresh random order each epoch.
+        """
+        params = {name: getattr(self, name).copy() for name in self._parameter_names}
+        velocity = getattr(self, "_velocity", None)
+        velocity = (
+            {name: np.zeros_like(value) for name, value in params.items()}
+            if velocity is None
+            else {name: value.copy() for name, value in velocity.items()}
+        )
+        n_samples = X.shape[0]
+        for epoch in range(n_epochs):
+            start = time.time()
+            rate = learning_rate(epoch) if callable(learning_rate) else learning_rate
+            order = rng.permutation(n_samples) if shuffle else None
+            for batch in gen_batches(n_samples, batch_size):
+                rows = X[order[batch]] if shuffle else X[batch]
+                grads = gradient(params, rows, rng)
+                for name, grad in grads.items():
+                    step = velocity[name]
+                    step *= momentum
+                    step += rate * grad
+                    params[name] += step
+            for name, value in params.items():
+                setattr(self, name, value.copy())
+            self._velocity = {name: value.copy() for name, value in velocity.items()}
+            if self.verbose:
+                self._report_progress(epoch + 1, n_epochs, X, time.time() - start)
+
+    def _report_progress(self, epoch, n_epochs, X, seconds):
+        """Print one line of training progress with a labelled likelihood."""
+        name = type(self).__name__
+        try:
+            estimate = self.log_partition()
+            mean_unnormalized = np.mean(self._chunked(X, self._unnormalized_log_proba))
+            low, high = estimate.interval
+            label = (
+                f"train mean log-likelihood ({estimate.method}) = "
+                f"{mean_unnormalized - estimate.log_z:.4f}"
+            )
+            if estimate.method != "exact":
+                label += f" in [{mean_unnormalized - high:.4f}, "
+                label += f"{mean_unnormalized - low:.4f}]"
+        except ValueError as exc:
+            label = f"log-likelihood not computed ({exc})"
+        print(f"[{name}] epoch {epoch}/{n_epochs}, {label}, time = {seconds:.2f}s")
+
+    # ------------------------------------------------------------------
+    # Scoring
+    # ------------------------------------------------------------------
+    def _resolve_score_method(self):
+        bits = self._enumeration_bits()
+        method = self.score_method
+        if method == "auto":
+            method = "exact" if bits <= MAX_EXACT_BITS else "ais"
+        if method == "exact" and bits > MAX_FORCED_EXACT_BITS:
+            raise ValueError(
+                f"Exact scoring of {type(self).__name__} enumerates 2**{bits} "
+                f"states, more than the 2**{MAX_FORCED_EXACT_BITS} skbm allows. "
+                "Use score_method='ais'."
+            )
+        return method
+
+    def _cache_key(self):
+        digest = hashlib.blake2b(digest_size=16)
+        for name in self._parameter_names:
+            value = np.ascontiguousarray(getattr(self, name))
+            digest.update(f"{name}{value.dtype}{value.shape}".encode())
+            digest.update(value.tobytes())
+        settings = (self.score_method, self.ais_runs, self.ais_betas)
+        digest.update(repr(settings + (repr(self.random_state),)).encode())
+        return digest.hexdigest()
+
+    def _compute_log_partition(self, method):
+        if method == "exact":
+            log_z = float(self._exact_log_partition())
+            return LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
+        raise ValueError(
+            f"This {type(self).__name__} has 2**{self._enumeration_bits()} "
+            f"states to enumerate, more than the 2**{MAX_EXACT_BITS} of exact "
+            "scoring, and annealed importance sampling is not available yet. "
+            "Use a smaller model or score_method='exact'."
+        )
+
+    def log_partition(self):
+        """The log partition function ln Z of the fitted model.
+
+        Computed once per parameter values and cached: refitting, further
+        ``partial_fit`` calls or assigning to a fitted attribute invalidate it.
+
+        Returns
+        -------
+        estimate : LogPartition
+            ``log_z`` with the method used and its interval.
+        """
+        check_is_fitted(self)
+        key = self._cache_key()
+        cached = self.__dict__.get("_log_partition_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, self._compute_log_partition(self._resolve_score_method()))
+            self._log_partition_cache = cached
+        return cached[1]
+
+    def score_samples(self, X):
+        """Log-likelihood ln P(x) of each sample, in nats.
+
+        ln P(x) = ln sum_h exp(-Phi(x, h)) - ln Z, with ln Z exact by
+        enumeration or estimated, as ``score_method`` says.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data, binary or in [0, 1].
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            ln P(x) of each row, float64.
+        """
+        check_is_fitted(self)
+        X = self._validate_units(X, reset=False)
+        log_z = self.log_partition().log_z
+        return self._chunked(X, self._unnormalized_log_proba) - log_z
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the samples, in nats.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data, binary or in [0, 1].
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ------------------------------------------------------------------
+    # Transforming and sampling
+    # ------------------------------------------------------------------
+    def transform(self, X):
+        """Transform the data; see the subclass for what is computed.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data, binary or in [0, 1].
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            The transformed data, in the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        X = self._validate_units(X, reset=False)
+        return self._chunked(X, self._transform)
+
+    def _chunked(self, X, function):
+        """Apply ``function`` to row chunks of ``X`` so memory stays bounded."""
+        width = max(self._enumeration_width(), X.shape[1])
+        rows = max(1, BLOCK_BYTES // (8 * width))
+        if X.shape[0] <= rows:
+            return function(X)
+        return np.concatenate(
+            [function(X[chunk]) for chunk in gen_batches(X.shape[0], rows)]
+        )
+
+    def _enumeration_width(self):
+        """Widest per-row work array of the model's computations."""
+        return self._n_features_out
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples of the visible units from the model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : None, int, RandomState or Generator, default=None
+            Source of randomness. An integer gives reproducible draws;
+            ``None`` gives fresh ones.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Binary samples, in the dtype of the fitted parameters.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        return self._sample(int(n_samples), make_generator(random_state))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
