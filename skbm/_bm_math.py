@@ -260,7 +260,7 @@ def greedy_coloring(adjacency):
     >>> from skbm._bm_math import greedy_coloring
     >>> chain = np.eye(4, k=1, dtype=bool) | np.eye(4, k=-1, dtype=bool)
     >>> [block.tolist() for block in greedy_coloring(chain)]
-    [[0, 2], [1, 3]]
+    [[1, 3], [0, 2]]
     """
     adjacency = np.asarray(adjacency, dtype=bool)
     n_units = adjacency.shape[0]
