@@ -1,0 +1,402 @@
+"""HiddenBoltzmannMachine: a Boltzmann machine with hidden units and any graph."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseBoltzmann
+from ._bm_math import gibbs_sweeps, greedy_coloring
+from ._enumeration import MAX_EXACT_BITS
+from ._hbm_math import (
+    clamped_statistics,
+    expectation_statistics,
+    hbm_exact_sample,
+    hbm_log_partition,
+    hbm_moments,
+    hidden_log_sum,
+    hidden_posterior,
+    mean_field_posterior,
+    split_sizes,
+)
+
+# solver="exact" enumerates 2**bits states at every update; refused beyond.
+MAX_EXACT_SOLVER_BITS = 20
+
+# solver="auto" picks "exact" up to this many enumerated units for ln Z.
+AUTO_EXACT_BITS = 12
+
+# Hidden states enumerated per row for an exact E[h | v] (transform and the
+# positive phase of "pcd"); beyond, the mean-field approximation is used.
+MAX_POSTERIOR_BITS = 10
+
+# Gibbs sweeps of burn-in for sample() when exact sampling is too large.
+SAMPLE_BURN_IN = 1000
+
+# Standard deviation of the initial couplings.
+INIT_SCALE = 0.01
+
+CONNECTIVITIES = ("full", "semi-restricted", "restricted")
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+class HiddenBoltzmannMachine(BaseBoltzmann):
+    """Boltzmann machine with hidden units and general connectivity.
+
+    A Boltzmann machine over binary units x = (v, h): ``n_features`` visible
+    units followed by ``n_components`` hidden units, with energy
+    Phi(x) = -1/2 x^T W x - b . x (``W = coupling_``, symmetric with a zero
+    diagonal, ``b = intercept_``) and P(x) = exp(-Phi(x)) / Z. The data are
+    modelled by P(v) = sum_h P(v, h), so hidden units capture dependencies of
+    any order, which the pairwise couplings of a fully visible
+    :class:`BoltzmannMachine` cannot.
+
+    Which couplings exist is set by ``connectivity``: all pairs, no
+    hidden-hidden pairs (semi-restricted), only visible-hidden pairs
+    (restricted, an RBM), or any symmetric mask.
+
+    :meth:`score_samples` returns ln P(v) = ln sum_h exp(-Phi(v, h)) - ln Z.
+    The sum over h is exact: in closed form where the hidden units have no
+    couplings among themselves (they are then conditionally independent given
+    v), otherwise by enumerating all hidden units outside a greedy
+    independent set. ln Z is exact by enumerating all units outside a greedy
+    independent set (a restricted machine enumerates one layer), when that
+    takes at most 2**20 terms (``score_method="auto"``).
+
+    Parameters
+    ----------
+    n_components : int, default=4
+        Number of hidden units. ``0`` gives a fully visible machine.
+    connectivity : {"full", "semi-restricted", "restricted"} or array-like \
+            of shape (n_units, n_units), default="full"
+        Which pairs of units are coupled. "full": all pairs;
+        "semi-restricted": no hidden-hidden pairs; "restricted": only
+        visible-hidden pairs. An array is a symmetric boolean mask over the
+        ``n_units = n_features + n_components`` units, visible first; its
+        diagonal is ignored.
+    solver : {"auto", "exact", "pcd"}, default="auto"
+        How the gradient is computed. "exact": both phases by enumeration
+        (for machines whose ln Z enumerates at most 2**20 states; every
+        update costs one such enumeration). "pcd": the positive phase
+        E[x x^T | v] is exact when the hidden units are conditionally
+        independent given v or when at most 2**10 hidden states per row are
+        enumerated, otherwise it uses the mean-field approximation of
+        E[h | v]; the negative phase uses ``n_chains`` persistent Gibbs
+        chains with block updates over a greedy colouring of the graph (two
+        blocks for a bipartite graph). "auto": "exact" when ln Z enumerates
+        at most 2**12 states, else "pcd".
+    learning_rate : float, default=0.1
+        Step size of the stochastic gradient ascent on the mean
+        log-likelihood of a mini-batch.
+    n_iter : int, default=10
+        Passes over the training data in :meth:`fit`.
+    batch_size : int, default=10
+        Rows per mini-batch.
+    n_chains : int, default=100
+        Persistent Gibbs chains of solver "pcd".
+    n_gibbs_steps : int, default=1
+        Gibbs sweeps of the chains per update, for solver "pcd".
+    momentum : float, default=0.5
+        Heavy-ball momentum of the updates.
+    alpha : float, default=0.0
+        L2 penalty (weight decay) on ``coupling_``.
+    score_method : {"auto", "exact", "ais"}, default="auto"
+        How ln Z is computed for scoring: "auto" enumerates when it takes at
+        most 2**20 terms.
+    ais_runs : int, default=100
+        Independent annealed importance sampling runs.
+    ais_betas : int, default=10000
+        Intermediate inverse temperatures of each AIS run.
+    verbose : int, default=0
+        Print a line per epoch with the training mean log-likelihood.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initial couplings, the shuffling and the Gibbs sampling.
+
+    Attributes
+    ----------
+    coupling_ : ndarray of shape (n_units, n_units)
+        Symmetric couplings W with a zero diagonal, zero wherever the
+        connectivity has no edge; visible units first, hidden units after.
+        In the dtype of the training data.
+    intercept_ : ndarray of shape (n_units,)
+        Intercepts b, visible units first.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    BoltzmannMachine : Fully visible Boltzmann machine.
+    BernoulliRBM2 : Restricted Boltzmann machine, the bipartite special case.
+
+    Notes
+    -----
+    :meth:`transform` returns E[h | v]. It is exact when the hidden units are
+    conditionally independent given v or when at most 2**10 hidden states
+    per row are enumerated; otherwise it is the naive mean-field fixed point
+    mu = expit(b_h + v W_vh + mu W_hh), found by coordinate ascent, which is
+    an approximation.
+
+    References
+    ----------
+    Ackley, D. H., Hinton, G. E. and Sejnowski, T. J. (1985). A learning
+    algorithm for Boltzmann machines. Cognitive Science 9(1).
+
+    Tieleman, T. (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. ICML.
+
+    Salakhutdinov, R. and Hinton, G. (2009). Deep Boltzmann machines.
+    AISTATS (mean-field positive phase).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbm import HiddenBoltzmannMachine
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]] * 5)
+    >>> model = HiddenBoltzmannMachine(n_components=2, random_state=0).fit(X)
+    >>> model.coupling_.shape
+    (5, 5)
+    >>> model.transform(X[:4]).shape
+    (4, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBoltzmann._parameter_constraints,
+        "n_components": [Interval(Integral, 0, None, closed="left")],
+        "connectivity": [StrOptions(set(CONNECTIVITIES)), "array-like"],
+        "solver": [StrOptions({"auto", "exact", "pcd"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_chains": [Interval(Integral, 1, None, closed="left")],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
+    _parameter_names = ("coupling_", "intercept_")
+
+    def __init__(
+        self,
+        n_components=4,
+        *,
+        connectivity="full",
+        solver="auto",
+        learning_rate=0.1,
+        n_iter=10,
+        batch_size=10,
+        n_chains=100,
+        n_gibbs_steps=1,
+        momentum=0.5,
+        alpha=0.0,
+        score_method="auto",
+        ais_runs=100,
+        ais_betas=10000,
+        verbose=0,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.connectivity = connectivity
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.batch_size = batch_size
+        self.n_chains = n_chains
+        self.n_gibbs_steps = n_gibbs_steps
+        self.momentum = momentum
+        self.alpha = alpha
+        self.score_method = score_method
+        self.ais_runs = ais_runs
+        self.ais_betas = ais_betas
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @property
+    def _n_features_out(self):
+        return self.coupling_.shape[0] - self.n_features_in_
+
+    # ------------------------------------------------------------------
+    # Connectivity
+    # ------------------------------------------------------------------
+    def _connectivity_mask(self, n_visible):
+        """The validated boolean (n_units, n_units) mask, zero diagonal."""
+        n_units = n_visible + self.n_components
+        if isinstance(self.connectivity, str):
+            mask = np.ones((n_units, n_units), dtype=bool)
+            if self.connectivity in ("semi-restricted", "restricted"):
+                mask[n_visible:, n_visible:] = False
+            if self.connectivity == "restricted":
+                mask[:n_visible, :n_visible] = False
+        else:
+            mask = np.asarray(self.connectivity)
+            if mask.shape != (n_units, n_units):
+                raise ValueError(
+                    "The connectivity mask must have shape (n_units, n_units) = "
+                    f"({n_units}, {n_units}) for {n_visible} features and "
+                    f"{self.n_components} hidden units, got shape {mask.shape}."
+                )
+            if mask.dtype != bool:
+                numeric = np.issubdtype(mask.dtype, np.number)
+                if not numeric or not np.isin(mask, (0, 1)).all():
+                    raise ValueError(
+                        "The connectivity mask must be boolean (or hold only 0 "
+                        f"and 1), got an array of dtype {mask.dtype}."
+                    )
+            mask = mask.astype(bool)
+            if not np.array_equal(mask, mask.T):
+                raise ValueError(
+                    "The connectivity mask must be symmetric: couplings are "
+                    "undirected, so mask[i, j] must equal mask[j, i]."
+                )
+        mask = mask.copy()
+        np.fill_diagonal(mask, False)
+        return mask
+
+    # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+    def _initialize(self, X, rng):
+        n_visible = X.shape[1]
+        mask = self._connectivity_mask(n_visible)
+        n_units = mask.shape[0]
+        hidden_bits, total_bits = split_sizes(mask, n_visible)
+        solver = self.solver
+        if solver == "auto":
+            solver = "exact" if total_bits <= AUTO_EXACT_BITS else "pcd"
+        if solver == "exact" and total_bits > MAX_EXACT_SOLVER_BITS:
+            raise ValueError(
+                f"solver='exact' enumerates 2**{total_bits} states at every "
+                f"update for this machine; it is limited to "
+                f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
+            )
+        dtype = X.dtype
+        noise = np.triu(rng.normal(0.0, INIT_SCALE, (n_units, n_units)), 1)
+        self.coupling_ = ((noise + noise.T) * mask).astype(dtype)
+        mean = np.clip(np.asarray(X.mean(axis=0), dtype=np.float64).ravel(), 1e-3, 1)
+        mean = np.minimum(mean, 1 - 1e-3)
+        # Visible intercepts at the log-odds of the data means (Hinton's
+        # practical guide): the model starts near the independent fit.
+        intercept = np.zeros(n_units)
+        intercept[:n_visible] = np.log(mean / (1 - mean))
+        self.intercept_ = intercept.astype(dtype)
+        self._mask = mask
+        self._solver = solver
+        self._exact_posterior = hidden_bits <= MAX_POSTERIOR_BITS
+        hidden_mask = mask[n_visible:, n_visible:]
+        self._hidden_blocks = (
+            greedy_coloring(hidden_mask) if n_units > n_visible else []
+        )
+        self._velocity = None
+        if solver == "pcd":
+            self._blocks = greedy_coloring(mask)
+            start = np.empty((self.n_chains, n_units))
+            start[:, :n_visible] = rng.random((self.n_chains, n_visible)) < mean
+            start[:, n_visible:] = (
+                rng.random((self.n_chains, n_units - n_visible)) < 0.5
+            )
+            self._chains = start.astype(dtype)
+
+    def _train(self, X, rng, *, first_call, n_epochs):
+        self._sgd_epochs(
+            X,
+            rng,
+            self._gradient,
+            n_epochs=self.n_iter if n_epochs is None else n_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+        )
+        # Enforce the structure on a new array (also after assignments).
+        coupling = np.asarray(self.coupling_)
+        coupling = np.where(self._mask, (coupling + coupling.T) / 2, 0)
+        self.coupling_ = coupling.astype(self.intercept_.dtype)
+
+    def _gradient(self, params, rows, rng):
+        """Mean log-likelihood gradient on a mini-batch (data - model)."""
+        W, b = params["coupling_"], params["intercept_"]
+        V = _dense(rows).astype(np.float64, copy=False)
+        if self._solver == "exact" or self._exact_posterior:
+            pos_mean, pos_second = clamped_statistics(V, W, b, self._mask)
+        else:
+            mu = mean_field_posterior(V, W, b, blocks=self._hidden_blocks)
+            pos_mean, pos_second = expectation_statistics(np.hstack([V, mu]))
+        if self._solver == "exact":
+            _, neg_mean, neg_second = hbm_moments(W, b, self._mask)
+        else:
+            self._chains = gibbs_sweeps(
+                self._chains, W, b, self.n_gibbs_steps, rng, self._blocks
+            )
+            neg_mean, neg_second = expectation_statistics(self._chains)
+        grad_W = np.where(self._mask, pos_second - neg_second, 0.0)
+        if self.alpha:
+            grad_W -= self.alpha * W
+        grad_b = pos_mean - neg_mean
+        return {
+            "coupling_": grad_W.astype(W.dtype),
+            "intercept_": grad_b.astype(b.dtype),
+        }
+
+    # ------------------------------------------------------------------
+    # The model
+    # ------------------------------------------------------------------
+    def _split_sizes(self):
+        return split_sizes(self.coupling_ != 0, self.n_features_in_)
+
+    def _unnormalized_log_proba(self, X):
+        return hidden_log_sum(_dense(X), self.coupling_, self.intercept_)
+
+    def _enumeration_bits(self):
+        return self._split_sizes()[1]
+
+    def _enumeration_width(self):
+        hidden_bits = self._split_sizes()[0]
+        return self.coupling_.shape[0] << min(hidden_bits, MAX_EXACT_BITS)
+
+    def _exact_log_partition(self):
+        return hbm_log_partition(self.coupling_, self.intercept_)
+
+    def _transform(self, X):
+        V = _dense(X)
+        if self._split_sizes()[0] <= MAX_POSTERIOR_BITS:
+            posterior = hidden_posterior(V, self.coupling_, self.intercept_)
+        else:
+            n_visible = self.n_features_in_
+            blocks = greedy_coloring(self.coupling_[n_visible:, n_visible:] != 0)
+            posterior = mean_field_posterior(
+                V, self.coupling_, self.intercept_, blocks=blocks
+            )
+        return posterior.astype(X.dtype, copy=False)
+
+    def _sample(self, n_samples, rng):
+        W, b = self.coupling_, self.intercept_
+        if self._enumeration_bits() <= MAX_EXACT_BITS:
+            states = hbm_exact_sample(W, b, n_samples, rng)
+        else:
+            start = (rng.random((n_samples, b.shape[0])) < 0.5).astype(W.dtype)
+            blocks = greedy_coloring(W != 0)
+            states = gibbs_sweeps(start, W, b, SAMPLE_BURN_IN, rng, blocks)
+        return states[:, : self.n_features_in_].astype(W.dtype)
+
+    def transform(self, X):
+        """Posterior means of the hidden units, E[h | v = X].
+
+        Exact when the hidden units are conditionally independent given v or
+        at most 2**10 hidden states per row are enumerated; otherwise the
+        mean-field approximation (see Notes of the class).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible data, binary or in [0, 1].
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            P(h_j = 1 | v) for each row, in the dtype of ``X``.
+        """
+        return super().transform(X)
