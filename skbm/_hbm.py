@@ -332,7 +332,9 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
                 self._chains, W, b, self.n_gibbs_steps, rng, self._blocks
             )
             neg_mean, neg_second = expectation_statistics(self._chains)
-        grad_W = np.where(self._mask, pos_second - neg_second, 0.0)
+        difference = pos_second - neg_second
+        # Exactly symmetric, so that the couplings stay exactly symmetric.
+        grad_W = np.where(self._mask, (difference + difference.T) / 2, 0.0)
         if self.alpha:
             grad_W -= self.alpha * W
         grad_b = pos_mean - neg_mean
