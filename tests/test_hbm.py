@@ -248,10 +248,12 @@ def test_uncoupled_hidden_units_equal_boltzmann_machine(n_hidden):
     assert log_z_shift == pytest.approx(n_hidden * np.log(2), abs=1e-10)
 
 
-def test_parity_needs_hidden_units():
+@pytest.mark.parametrize("seed", [0, 1])
+def test_parity_needs_hidden_units(seed):
+    # Measured over seeds 0-4: -1.414 to -1.428 after 400 epochs (about 3 s).
     X = np.tile(PARITY, (25, 1))
     hbm = HiddenBoltzmannMachine(
-        n_components=2, n_iter=200, momentum=0.9, random_state=0
+        n_components=2, n_iter=400, momentum=0.9, random_state=seed
     ).fit(X)
     score = hbm.score(X)
     assert -1.45 <= score <= -np.log(4) + 1e-9
