@@ -221,6 +221,21 @@ def test_partial_fit_approaches_the_fit(small_data, solver):
     assert model.score(small_data) > reference.score(small_data) - slack
 
 
+@pytest.mark.parametrize("solver", ["exact", "pseudolikelihood"])
+def test_full_batch_partial_fit_reaches_the_lbfgs_optimum(small_data, solver):
+    # One batch per epoch makes partial_fit plain gradient ascent on the same
+    # penalised objective that fit maximises by L-BFGS.
+    reference = BoltzmannMachine(solver=solver, alpha=0.5, tol=1e-8).fit(small_data)
+    assert np.abs(reference.coupling_).max() > 0.2
+    model = BoltzmannMachine(
+        solver=solver, alpha=0.5, learning_rate=1.0, batch_size=len(small_data)
+    )
+    for _ in range(300):
+        model.partial_fit(small_data)
+    np.testing.assert_allclose(model.coupling_, reference.coupling_, atol=1e-4)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-4)
+
+
 def test_partial_fit_is_atomic_and_invalidates_the_cache(small_data):
     model = BoltzmannMachine(solver="pcd", random_state=0).partial_fit(small_data)
     coupling = model.coupling_
