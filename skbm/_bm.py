@@ -126,7 +126,7 @@ class BoltzmannMachine(BaseBoltzmann):
         Intermediate inverse temperatures of each AIS run.
     verbose : int, default=0
         Print the training mean log-likelihood after each epoch ("pcd",
-        :meth:`partial_fit`) or at the end of L-BFGS.
+        :meth:`partial_fit`), or the final penalised objective of L-BFGS.
     random_state : int, RandomState instance or None, default=None
         Seed of the persistent chains and of the shuffling (the L-BFGS
         solvers are deterministic).
@@ -349,7 +349,11 @@ class BoltzmannMachine(BaseBoltzmann):
         self.intercept_ = intercept.astype(dtype)
         self.n_iter_ = int(result.nit)
         if self.verbose:
-            self._report_progress(result.nit, self.max_iter, X, time.time() - start)
+            print(
+                f"[{type(self).__name__}] L-BFGS ({self.solver_}): {result.nit} "
+                f"iterations, objective = {result.fun:.6f}, "
+                f"time = {time.time() - start:.2f}s"
+            )
 
     def _gradient(self, params, batch, rng):
         """Mean gradient of the solver's objective on one mini-batch."""
