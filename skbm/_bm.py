@@ -160,7 +160,8 @@ class BoltzmannMachine(BaseBoltzmann):
     ``X`` (``learning_rate``, ``batch_size``) with the gradient of the
     chosen solver: exact model statistics by enumeration for "exact", the
     pseudo-likelihood gradient for "pseudolikelihood", persistent chains for
-    "pcd". The first call initialises the model as :meth:`fit` does.
+    "pcd". The first call initialises the model as :meth:`fit` does and fixes
+    ``solver_``; later calls keep it.
 
     The "auto" threshold was measured on 2 shared cores with one BLAS thread,
     fitting 2,000 and 50,000 rows sampled from random BMs (best of 3 fits).
@@ -295,11 +296,6 @@ class BoltzmannMachine(BaseBoltzmann):
             self._fit_lbfgs(X)
             return
         n_epochs = self.n_iter if n_epochs is None else n_epochs
-        if self.solver_ == "pcd" and self._chains is None:
-            # partial_fit with "pcd" after a fit by another solver is not
-            # possible: solver_ is fixed at the first call, so this only
-            # guards against a missing state.
-            raise ValueError("The persistent chains of solver='pcd' are missing.")
         self._sgd_epochs(
             X,
             rng,
