@@ -252,7 +252,8 @@ class BaseBoltzmann(
             Rows per update; a short last batch is averaged over its own
             rows, so every update is correctly scaled.
         learning_rate : float or callable
-            Step size, or ``learning_rate(epoch) -> float``.
+            Step size, or ``learning_rate(progress) -> float`` where
+            ``progress`` counts epochs, fractionally within an epoch.
         momentum : float, default=0.0
             Heavy-ball momentum; the velocity persists across calls.
         shuffle : bool, default=True
@@ -268,9 +269,14 @@ class BaseBoltzmann(
         n_samples = X.shape[0]
         for epoch in range(n_epochs):
             start = time.time()
-            rate = learning_rate(epoch) if callable(learning_rate) else learning_rate
             order = rng.permutation(n_samples) if shuffle else None
-            for batch in gen_batches(n_samples, batch_size):
+            n_batches = -(-n_samples // batch_size)
+            for index, batch in enumerate(gen_batches(n_samples, batch_size)):
+                rate = (
+                    learning_rate(epoch + index / n_batches)
+                    if callable(learning_rate)
+                    else learning_rate
+                )
                 rows = X[order[batch]] if shuffle else X[batch]
                 grads = gradient(params, rows, rng)
                 for name, grad in grads.items():

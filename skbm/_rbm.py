@@ -16,6 +16,7 @@ from ._rbm_math import (
     model_statistics,
     sample_bernoulli,
     sample_exact,
+    sample_gibbs,
     visible_probabilities,
 )
 
@@ -147,6 +148,8 @@ class BernoulliRBM2(BaseBoltzmann):
         "centering": ["boolean"],
         "shuffle": ["boolean"],
         "n_temperatures": [Interval(Integral, 2, None, closed="left")],
+        "n_chains": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear", "cosine"})],
     }
 
     _parameter_names = ("components_", "intercept_visible_", "intercept_hidden_")
@@ -161,12 +164,14 @@ class BernoulliRBM2(BaseBoltzmann):
         verbose=0,
         random_state=None,
         solver="pcd",
-        n_gibbs_steps=1,
-        momentum=0.5,
+        n_gibbs_steps=5,
+        momentum=0.9,
         alpha=0.0,
         centering=True,
         shuffle=True,
         n_temperatures=10,
+        n_chains=100,
+        learning_rate_schedule="cosine",
         score_method="auto",
         ais_runs=100,
         ais_betas=10000,
@@ -184,6 +189,8 @@ class BernoulliRBM2(BaseBoltzmann):
         self.centering = centering
         self.shuffle = shuffle
         self.n_temperatures = n_temperatures
+        self.n_chains = n_chains
+        self.learning_rate_schedule = learning_rate_schedule
         self.score_method = score_method
         self.ais_runs = ais_runs
         self.ais_betas = ais_betas
@@ -215,7 +222,7 @@ class BernoulliRBM2(BaseBoltzmann):
         clipped = np.clip(mean, 1e-3, 1 - 1e-3)
         self.intercept_visible_ = np.log(clipped / (1 - clipped)).astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
-        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+        self.h_samples_ = np.zeros((self.n_chains, self.n_components), dtype=dtype)
         self._visible_offset = mean.astype(dtype) if self.centering else None
         self._hidden_offset = (
             np.full(self.n_components, 0.5, dtype=dtype) if self.centering else None
@@ -231,9 +238,20 @@ class BernoulliRBM2(BaseBoltzmann):
             self._gradient,
             n_epochs=self.n_iter if n_epochs is None else n_epochs,
             batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
+            learning_rate=self._learning_rate_schedule(n_epochs),
             momentum=self.momentum,
             shuffle=self.shuffle,
+        )
+
+    def _learning_rate_schedule(self, n_epochs):
+        # partial_fit has no horizon to decay over: it keeps the rate constant.
+        if self.learning_rate_schedule == "constant" or n_epochs is not None:
+            return self.learning_rate
+        total = max(self.n_iter, 1)
+        if self.learning_rate_schedule == "linear":
+            return lambda progress: self.learning_rate * (1 - progress / total)
+        return lambda progress: (
+            self.learning_rate * 0.5 * (1 + np.cos(np.pi * progress / total))
         )
 
     def _gradient(self, params, V, rng):
@@ -353,11 +371,7 @@ class BernoulliRBM2(BaseBoltzmann):
         W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
         if self._enumeration_bits() <= MAX_EXACT_SOLVER_BITS:
             return sample_exact(W, b, c, n_samples, rng).astype(W.dtype)
-        h = sample_bernoulli(np.full((n_samples, W.shape[0]), 0.5, W.dtype), rng)
-        for _ in range(SAMPLE_BURN_IN):
-            v = sample_bernoulli(visible_probabilities(h, W, b), rng)
-            h = sample_bernoulli(hidden_probabilities(v, W, c), rng)
-        return v
+        return sample_gibbs(W, b, c, n_samples, rng, SAMPLE_BURN_IN)
 
     def transform(self, X):
         """Hidden activation probabilities P(h = 1 | v = X).

@@ -255,3 +255,37 @@ def sample_exact(W, b, c, n_samples, rng):
     if not x_is_hidden:
         return x
     return sample_bernoulli(expit(x @ W_xy + a_y), rng)
+
+
+def sample_gibbs(W, b, c, n_samples, rng, n_steps):
+    """Approximate samples of the visible layer by block Gibbs sampling.
+
+    ``n_samples`` independent chains start from uniformly random hidden
+    states and alternate v ~ P(v | h), h ~ P(h | v) for ``n_steps`` steps; the
+    last visible states are returned.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_hidden, n_visible)
+        Weights.
+    b : ndarray of shape (n_visible,)
+        Visible biases.
+    c : ndarray of shape (n_hidden,)
+        Hidden biases.
+    n_samples : int
+        Number of chains, one sample each.
+    rng : numpy.random.Generator
+        Source of randomness.
+    n_steps : int
+        Gibbs steps per chain (burn-in).
+
+    Returns
+    -------
+    V : ndarray of shape (n_samples, n_visible)
+        Visible samples, in the dtype of ``W``.
+    """
+    h = sample_bernoulli(np.full((n_samples, W.shape[0]), 0.5, dtype=W.dtype), rng)
+    for _ in range(n_steps):
+        v = sample_bernoulli(visible_probabilities(h, W, b), rng)
+        h = sample_bernoulli(hidden_probabilities(v, W, c), rng)
+    return v
