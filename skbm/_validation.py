@@ -2,7 +2,9 @@
 
 Binary units take values in {0, 1}. Data in [0, 1] are read as probabilities
 (the expected value of a unit). Negative data are rejected; data above 1 are
-clipped to 1 with a warning, since no probability exceeds 1.
+clipped to 1 with a warning, since no probability exceeds 1. Anything that is
+not a 2-D array of real numbers (strings, complex numbers, dates, ragged or
+non-array objects) is rejected with a ``ValueError``, never another exception.
 """
 
 import warnings
@@ -17,6 +19,86 @@ ABOVE_ONE_MESSAGE = (
     "Rescale the data first, for example with "
     "sklearn.preprocessing.MinMaxScaler(clip=True)."
 )
+
+
+class NonNumericDataError(ValueError, TypeError):
+    """Data that cannot be read as a 2-D array of real numbers.
+
+    A ``ValueError``, as skbm's input policy promises for every bad input, and
+    a ``TypeError``, as numpy and scikit-learn raise for such data (the
+    pattern of :class:`sklearn.exceptions.NotFittedError`).
+    """
+
+
+# Array kinds that hold no real numbers, whatever their values look like.
+NON_NUMERIC_KINDS = {
+    "U": "strings",
+    "S": "byte strings",
+    "c": "complex numbers",
+    "M": "datetimes",
+    "m": "timedeltas",
+    "V": "structured records",
+}
+
+
+def _object_contents(array):
+    """What non-real values an object array holds, or None."""
+    if array.size == 0:
+        return None
+    flat = array.ravel()
+    if np.frompyfunc(lambda value: isinstance(value, (str, bytes)), 1, 1)(flat).any():
+        return "strings"
+    is_complex = np.frompyfunc(
+        lambda value: isinstance(value, (complex, np.complexfloating)), 1, 1
+    )
+    if is_complex(flat).any():
+        return "complex numbers"
+    return None
+
+
+def check_real(X, whom):
+    """Reject data that are not real numbers, with a message naming them.
+
+    Numeric-looking strings such as ``"1"`` are rejected too, rather than
+    silently parsed: unit values are numbers, and text usually means a
+    categorical column that needs encoding.
+
+    Parameters
+    ----------
+    X : object
+        The data as passed by the user.
+    whom : str
+        Name of the caller, used in the messages.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` holds strings, complex numbers, dates or records.
+    """
+    if sp.issparse(X):
+        kind, contents = X.dtype.kind, None
+    else:
+        try:
+            array = np.asarray(X)
+        except (TypeError, ValueError, OverflowError):
+            return  # not array-like at all: validate_data reports it
+        kind = array.dtype.kind
+        contents = _object_contents(array) if kind == "O" else None
+    what = NON_NUMERIC_KINDS.get(kind, contents)
+    if what is None:
+        return
+    hint = (
+        " Encode categories as numbers first, for example with "
+        "sklearn.preprocessing.OneHotEncoder."
+        if "strings" in what
+        else ""
+    )
+    if what == "complex numbers":
+        # scikit-learn's wording, which its estimator checks look for.
+        what += " (Complex data not supported)"
+    raise ValueError(
+        f"{whom} expects real numbers in [0, 1], but the data hold {what}.{hint}"
+    )
 
 
 def check_unit_interval(X, whom):
@@ -47,9 +129,9 @@ def check_unit_interval(X, whom):
 def validate_units(estimator, X, *, reset, dtype=None):
     """Validate ``X`` as unit values for ``estimator``.
 
-    Wraps :func:`sklearn.utils.validation.validate_data` (finite, 2-D,
-    non-empty, numeric, consistent width) and then applies
-    :func:`check_unit_interval`.
+    Applies :func:`check_real`, then
+    :func:`sklearn.utils.validation.validate_data` (finite, 2-D, non-empty,
+    numeric, consistent width) and then :func:`check_unit_interval`.
 
     Parameters
     ----------
@@ -66,12 +148,27 @@ def validate_units(estimator, X, *, reset, dtype=None):
     -------
     X : {ndarray, sparse CSR matrix} of shape (n_samples, n_features)
         Validated data, values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For any data that break the input policy; the message names the
+        problem.
     """
+    whom = type(estimator).__name__
     if dtype is None:
         dtype = (np.float64, np.float32)
-    X = validate_data(
-        estimator, X, reset=reset, accept_sparse=("csr", "csc"), dtype=dtype
-    )
+    check_real(X, whom)
+    try:
+        X = validate_data(
+            estimator, X, reset=reset, accept_sparse=("csr", "csc"), dtype=dtype
+        )
+    except (TypeError, OverflowError) as exc:
+        # np.matrix, dicts, generators, integers too large for a float...:
+        # the input policy promises a ValueError for every bad input.
+        raise NonNumericDataError(
+            f"{whom} could not read the data as a 2-D array of real numbers: {exc}"
+        ) from exc
     if sp.issparse(X):
         X = X.tocsr()
-    return check_unit_interval(X, type(estimator).__name__)
+    return check_unit_interval(X, whom)
