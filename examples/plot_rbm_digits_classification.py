@@ -105,9 +105,12 @@ axes[1].set_ylabel("test accuracy")
 axes[1].set_title("logistic regression")
 
 filters = rbm_classifier["rbm"].components_[:16].reshape(4, 4, 8, 8)
+limit = np.abs(filters).max()
 axes[2].imshow(
     np.block([[np.pad(f, 1, constant_values=np.nan) for f in row] for row in filters]),
     cmap="RdBu_r",
+    vmin=-limit,
+    vmax=limit,
 )
 axes[2].set_title("16 of the 64 filters")
 axes[2].axis("off")
