@@ -8,7 +8,6 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbm import BoltzmannMachine
 from skbm._bm import AUTO_EXACT_MAX_FEATURES
@@ -92,11 +91,6 @@ def small_data():
 # ----------------------------------------------------------------------
 # scikit-learn conformance
 # ----------------------------------------------------------------------
-@parametrize_with_checks([BoltzmannMachine()])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
 # ----------------------------------------------------------------------
 # Scores, transform, moments
 # ----------------------------------------------------------------------
