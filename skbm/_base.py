@@ -453,7 +453,8 @@ class BaseBoltzmann(
             Binary samples, in the dtype of the fitted parameters.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        is_bool = isinstance(n_samples, (bool, np.bool_))
+        if is_bool or not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )

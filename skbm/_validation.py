@@ -160,9 +160,12 @@ def validate_units(estimator, X, *, reset, dtype=None):
         dtype = (np.float64, np.float32)
     check_real(X, whom)
     try:
-        X = validate_data(
-            estimator, X, reset=reset, accept_sparse=("csr", "csc"), dtype=dtype
-        )
+        # scikit-learn tests finiteness with a fast sum first, which warns
+        # (inf - inf, overflow) on exactly the data it then rejects.
+        with np.errstate(invalid="ignore", over="ignore"):
+            X = validate_data(
+                estimator, X, reset=reset, accept_sparse=("csr", "csc"), dtype=dtype
+            )
     except (TypeError, OverflowError) as exc:
         # np.matrix, dicts, generators, integers too large for a float...:
         # the input policy promises a ValueError for every bad input.
