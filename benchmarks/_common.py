@@ -1,0 +1,72 @@
+"""Shared helpers of the benchmark scripts: workloads and interleaved timing.
+
+The machine is shared, so absolute times drift; every comparison is a ratio
+of medians of repeats that were run interleaved in the same process.
+"""
+
+import time
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+from sklearn.datasets import load_digits
+
+
+def smooth_binary_images(n_samples=10_000, side=28, seed=0, dtype=np.float64):
+    """MNIST-sized binary images: thresholded smoothed Gaussian noise.
+
+    About 20 % of the pixels are on, in connected blobs, so the data have
+    strong local correlations like handwritten digits (no download needed).
+    """
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n_samples, side, side))
+    smooth = gaussian_filter(noise, sigma=(0, 2, 2))
+    threshold = np.quantile(smooth, 0.8)
+    return (smooth > threshold).reshape(n_samples, side * side).astype(dtype)
+
+
+def digits_binary(repeat=1, dtype=np.float64):
+    """scikit-learn's digits, pixels > 7 set to 1, stacked ``repeat`` times."""
+    X = (load_digits().data > 7).astype(dtype)
+    return np.tile(X, (repeat, 1))
+
+
+def interleaved(functions, repeats):
+    """Time each function ``repeats`` times, in round-robin order.
+
+    Parameters
+    ----------
+    functions : dict of str to callable
+        What to time; each call should do the whole workload.
+    repeats : int
+        Rounds; in each round every function runs once.
+
+    Returns
+    -------
+    times : dict of str to list of float
+        Wall-clock seconds of each run.
+    """
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values):
+    return float(np.median(values))
+
+
+def blas_info():
+    """Which BLAS numpy runs, with its kernel and threads (benchmarks only)."""
+    from threadpoolctl import threadpool_info
+
+    return [
+        {
+            k: info.get(k)
+            for k in ("internal_api", "version", "architecture", "num_threads")
+        }
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
