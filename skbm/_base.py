@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS
+from ._persistence import check_version, stamp_version
 from ._validation import validate_units
 
 # Beyond this many enumerated units even score_method="exact" is refused:
@@ -423,14 +424,22 @@ class BaseBoltzmann(
         return self._chunked(X, self._transform)
 
     def _chunked(self, X, function):
-        """Apply ``function`` to row chunks of ``X`` so memory stays bounded."""
+        """Apply ``function`` to row chunks of ``X`` so memory stays bounded.
+
+        The chunks are written into one preallocated output, so the peak is
+        the output plus one chunk's work arrays (not twice the output).
+        """
         width = max(self._enumeration_width(), X.shape[1])
         rows = max(1, BLOCK_BYTES // (8 * width))
         if X.shape[0] <= rows:
             return function(X)
-        return np.concatenate(
-            [function(X[chunk]) for chunk in gen_batches(X.shape[0], rows)]
-        )
+        out = None
+        for chunk in gen_batches(X.shape[0], rows):
+            result = function(X[chunk])
+            if out is None:
+                out = np.empty((X.shape[0], *result.shape[1:]), dtype=result.dtype)
+            out[chunk] = result
+        return out
 
     def _enumeration_width(self):
         """Widest per-row work array of the model's computations."""
@@ -466,3 +475,11 @@ class BaseBoltzmann(
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+    def __getstate__(self):
+        # The skbm version travels with the pickle (and skops files), as
+        # scikit-learn's own does; a mismatch warns at load.
+        return stamp_version(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(check_version(state, type(self).__name__))
