@@ -8,11 +8,12 @@ unnormalised log-probability, its exact log partition function, its
 conditionals and its negative phase.
 """
 
+import copy
 import functools
 import hashlib
 import time
 from abc import ABCMeta, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
@@ -25,6 +26,12 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._ais import (
+    default_betas,
+    forward_log_weights,
+    reverse_log_weights,
+    weight_summary,
+)
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS
 from ._persistence import check_version, stamp_version
 from ._validation import validate_units
@@ -32,6 +39,9 @@ from ._validation import validate_units
 # Beyond this many enumerated units even score_method="exact" is refused:
 # 2**30 terms already take many minutes.
 MAX_FORCED_EXACT_BITS = 30
+
+# Seed of AIS when random_state is None, so that scores stay deterministic.
+DEFAULT_SCORE_SEED = 0
 
 
 def make_generator(random_state):
@@ -87,6 +97,41 @@ def atomic(method):
 class LogPartition:
     """The log partition function ln Z of a fitted model, with its provenance.
 
+    For ``method="ais"`` the fields after ``interval`` describe the estimate;
+    for an exact value they are ``None``.
+
+    What each side guarantees. Z_0 is the base model's exact partition
+    function and w the importance weights; single runs give
+    ``run_log_z = ln Z_0 + ln w`` (forward) and
+    ``reverse_run_log_z = ln Z_0 - ln w_rev`` (reverse).
+
+    - Forward AIS: E[w] = Z / Z_0 exactly, so ``log_z`` (ln of the mean
+      weight) is a stochastic lower bound: E[log_z] <= ln Z (Jensen), and
+      P(log_z > ln Z + t) <= exp(-t) for any t > 0 (Markov). A single run is
+      a lower bound in expectation, E[run_log_z] = ln Z - KL <= ln Z, with
+      KL the divergence between the forward and backward chains.
+    - Reverse AIS, started from exact draws of the model
+      (``reverse_start="exact"``): E[w_rev] = Z_0 / Z exactly, so
+      ``reverse_log_z`` is a stochastic upper bound: E[reverse_log_z] >= ln Z
+      and P(reverse_log_z < ln Z - t) <= exp(-t); and
+      E[reverse_run_log_z] >= ln Z. Started from Gibbs chains after a
+      burn-in (``reverse_start="gibbs"``, models too large to sample
+      exactly) the start is only approximately the model, and none of this
+      is guaranteed; nor is it when starting from the data.
+    - These are statements about expectations and tails, not about one
+      estimate: once the annealing has converged, ``log_z`` and
+      ``reverse_log_z`` both sit within noise of ln Z, on either side. The
+      means of ``run_log_z`` and of ``reverse_run_log_z`` estimate the two
+      ends of a deterministic bracket (E[run_log_z] <= ln Z <=
+      E[reverse_run_log_z]; bidirectional Monte Carlo, Grosse et al. 2015),
+      whose width shows how far the annealing is from converged.
+    - ``interval`` is ln(mean w -/+ 3 standard errors) (Salakhutdinov and
+      Murray, 2008). It is not a confidence interval with guaranteed
+      coverage: with heavy-tailed weights the sample standard error
+      underestimates the spread, which a small ``ess`` signals. The
+      interval's lower end and the upper end of ``reverse_interval`` make a
+      conservative bracket.
+
     Attributes
     ----------
     log_z : float
@@ -95,20 +140,71 @@ class LogPartition:
         How it was obtained.
     interval : tuple of float
         Lower and upper end of the uncertainty interval; both equal ``log_z``
-        for an exact value.
+        for an exact value. For AIS, ln(mean w -/+ 3 standard errors) plus
+        ln Z_0; the lower end is -inf when mean w - 3 se <= 0.
+    n_runs : int or None
+        Independent AIS runs (``ais_runs``).
+    n_betas : int or None
+        Inverse temperatures of each run (``ais_betas``).
+    ess : float or None
+        Effective sample size of the forward weights, (sum w)**2 / sum w**2,
+        between 1 and ``n_runs``; far below ``n_runs`` means a few runs
+        dominate and the interval is not to be trusted.
+    reverse_log_z : float or None
+        The reverse AIS estimate of ln Z, a stochastic upper bound (see
+        above).
+    reverse_interval : tuple of float or None
+        ln Z_0 - ln(mean w_rev +/- 3 standard errors) of the reverse weights;
+        the upper end is +inf when mean w_rev - 3 se <= 0.
+    reverse_start : {"exact", "gibbs"} or None
+        Where the reverse runs started: exact draws of the model, or Gibbs
+        chains after a burn-in.
+    run_log_z : ndarray of shape (n_runs,) or None
+        Single-run forward estimates ln Z_0 + ln w, so that
+        ``log_z = logsumexp(run_log_z) - ln(n_runs)``.
+    reverse_run_log_z : ndarray of shape (n_runs,) or None
+        Single-run reverse estimates ln Z_0 - ln w_rev, so that
+        ``reverse_log_z = -(logsumexp(-reverse_run_log_z) - ln(n_runs))``.
+
+    References
+    ----------
+    Salakhutdinov, R. and Murray, I. (2008). On the quantitative analysis of
+    deep belief networks. ICML.
+
+    Burda, Y., Grosse, R. and Salakhutdinov, R. (2015). Accurate and
+    conservative estimates of MRF log-likelihood using reverse annealing.
+    AISTATS.
+
+    Grosse, R., Ghahramani, Z. and Adams, R. P. (2015). Sandwiching the
+    marginal likelihood using bidirectional Monte Carlo. arXiv:1511.02543.
     """
 
     log_z: float
     method: str
     interval: tuple
+    n_runs: int | None = None
+    n_betas: int | None = None
+    ess: float | None = None
+    reverse_log_z: float | None = None
+    reverse_interval: tuple | None = None
+    reverse_start: str | None = None
+    run_log_z: np.ndarray | None = field(default=None, repr=False, compare=False)
+    reverse_run_log_z: np.ndarray | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __str__(self):
         if self.method == "exact":
             return f"ln Z = {self.log_z:.6f} (exact)"
         low, high = self.interval
-        return (
-            f"ln Z = {self.log_z:.4f} ({self.method}, interval [{low:.4f}, {high:.4f}])"
+        text = (
+            f"ln Z = {self.log_z:.4f} ({self.method}, interval [{low:.4f}, {high:.4f}]"
         )
+        if self.ess is not None:
+            text += f", {self.n_runs} runs x {self.n_betas} betas, ESS {self.ess:.1f}"
+        if self.reverse_log_z is not None:
+            text += f", reverse {self.reverse_log_z:.4f} ({self.reverse_start} start)"
+        return text + ")"
 
 
 class BaseBoltzmann(
@@ -125,6 +221,7 @@ class BaseBoltzmann(
         "score_method": [StrOptions({"auto", "exact", "ais"})],
         "ais_runs": [Interval(Integral, 1, None, closed="left")],
         "ais_betas": [Interval(Integral, 2, None, closed="left")],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -212,6 +309,7 @@ class BaseBoltzmann(
     @atomic
     def _fit(self, X, *, first_call, n_epochs=None):
         X = self._validate_units(X, reset=first_call)
+        self._update_ais_base(X, first_call=first_call)
         if first_call:
             rng = make_generator(self.random_state)
             self._initialize(X, rng)
@@ -331,23 +429,122 @@ class BaseBoltzmann(
             value = np.ascontiguousarray(getattr(self, name))
             digest.update(f"{name}{value.dtype}{value.shape}".encode())
             digest.update(value.tobytes())
+        # The AIS base model changes the estimate, though not its expectation.
+        digest.update(self._ais_base_logits().tobytes())
         settings = (self.score_method, self.ais_runs, self.ais_betas)
         digest.update(repr(settings + (repr(self.random_state),)).encode())
         return digest.hexdigest()
+
+    # ------------------------------------------------------------------
+    # Annealed importance sampling
+    # ------------------------------------------------------------------
+    def _update_ais_base(self, X, *, first_call):
+        """Keep the running mean of the visible units over all training rows.
+
+        The AIS base model is made of independent visible units at these
+        means. ``fit`` (and the first ``partial_fit``) restart the mean;
+        later ``partial_fit`` calls fold their rows in, so the base model
+        reflects all the data seen, whatever order it came in.
+        """
+        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        count = X.shape[0]
+        if not first_call and hasattr(self, "_ais_base_count"):
+            total = self._ais_base_count + count
+            mean = (self._ais_base_mean * self._ais_base_count + mean * count) / total
+            count = total
+        self._ais_base_mean = mean
+        self._ais_base_count = count
+
+    def _ais_base_logits(self):
+        """Logits of the AIS base model's visible units, float64.
+
+        The training-data means clipped to [1e-3, 1 - 1e-3], so constant
+        units keep finite logits; zeros (uniform) for a model whose
+        parameters were set without fitting.
+        """
+        mean = self.__dict__.get("_ais_base_mean")
+        if mean is None:
+            return np.zeros(self.n_features_in_)
+        mean = np.clip(mean, 1e-3, 1 - 1e-3)
+        return np.log(mean) - np.log1p(-mean)
+
+    def _score_seed(self):
+        """The integer seed of AIS, derived from ``random_state`` without using it up.
+
+        ``None`` gives the fixed seed 0, so that scores are deterministic
+        whatever ``random_state``; an integer is used as is; a
+        ``RandomState`` or ``Generator`` gives a draw from a copy of it.
+        """
+        state = self.random_state
+        if state is None:
+            return DEFAULT_SCORE_SEED
+        if isinstance(state, Integral):
+            return int(state)
+        if isinstance(state, np.random.Generator):
+            return int(copy.deepcopy(state).integers(2**32))
+        return int(copy.deepcopy(check_random_state(state)).randint(2**32 - 1))
+
+    def _ais_problem(self):
+        """The model as an :class:`~skbm._ais.AnnealingProblem` (ln Z)."""
+        raise NotImplementedError
+
+    def _ais_target_sampler(self):
+        """``(sample_target, start)`` for reverse AIS.
+
+        ``sample_target(n, rng)`` returns draws of the sampled units of
+        :meth:`_ais_problem` from the model; ``start`` is "exact" when those
+        are exact draws and "gibbs" when they come from burned-in chains.
+        """
+        raise NotImplementedError
+
+    def _ais_log_partition(self):
+        """Forward and reverse AIS estimates of ln Z as a LogPartition."""
+        problem = self._ais_problem()
+        betas = default_betas(self.ais_betas)
+        seed = self._score_seed()
+        log_z_base = float(problem.log_z_base())
+        forward = log_z_base + forward_log_weights(
+            problem, betas, self.ais_runs, seed, n_jobs=self.n_jobs
+        )
+        log_z, low, high, ess = weight_summary(forward)
+        sample_target, start = self._ais_target_sampler()
+        reverse = reverse_log_weights(
+            problem, betas, self.ais_runs, seed, sample_target, n_jobs=self.n_jobs
+        )
+        reverse_mean, reverse_low, reverse_high, _ = weight_summary(reverse)
+        reverse_log_z = log_z_base - reverse_mean
+        return LogPartition(
+            log_z=log_z,
+            method="ais",
+            interval=(low, high),
+            n_runs=self.ais_runs,
+            n_betas=self.ais_betas,
+            ess=ess,
+            reverse_log_z=reverse_log_z,
+            reverse_interval=(log_z_base - reverse_high, log_z_base - reverse_low),
+            reverse_start=start,
+            run_log_z=forward,
+            reverse_run_log_z=log_z_base - reverse,
+        )
 
     def _compute_log_partition(self, method):
         if method == "exact":
             log_z = float(self._exact_log_partition())
             return LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
-        raise ValueError(
-            f"This {type(self).__name__} has 2**{self._enumeration_bits()} "
-            f"states to enumerate, more than the 2**{MAX_EXACT_BITS} of exact "
-            "scoring, and annealed importance sampling is not available yet. "
-            "Use a smaller model or score_method='exact'."
-        )
+        return self._ais_log_partition()
 
     def log_partition(self):
         """The log partition function ln Z of the fitted model.
+
+        Exact by enumeration when ``score_method="exact"``, or "auto" and the
+        enumeration has at most 2**20 terms; otherwise estimated by annealed
+        importance sampling: ``ais_runs`` forward runs of ``ais_betas``
+        inverse temperatures from a base model of independent visible units
+        at the training-data means (stored at fit; ``partial_fit`` keeps the
+        running mean of all rows it has seen) to the model, and as many
+        reverse runs from draws of the model back to the base. The estimate
+        is deterministic for a given ``random_state`` (``None`` uses the
+        fixed seed 0) and the same for any ``n_jobs``.
 
         Computed once per parameter values and cached: refitting, further
         ``partial_fit`` calls or assigning to a fitted attribute invalidate it.
@@ -355,7 +552,22 @@ class BaseBoltzmann(
         Returns
         -------
         estimate : LogPartition
-            ``log_z`` with the method used and its interval.
+            ``log_z`` with the method used and its interval; for AIS also the
+            effective sample size, the reverse estimate (a stochastic upper
+            bound) and the single-run estimates. See :class:`LogPartition`
+            for what each side guarantees.
+
+        References
+        ----------
+        Neal, R. M. (2001). Annealed importance sampling. Statistics and
+        Computing 11(2), 125-139.
+
+        Salakhutdinov, R. and Murray, I. (2008). On the quantitative analysis
+        of deep belief networks. ICML.
+
+        Burda, Y., Grosse, R. and Salakhutdinov, R. (2015). Accurate and
+        conservative estimates of MRF log-likelihood using reverse annealing.
+        AISTATS.
         """
         check_is_fitted(self)
         key = self._cache_key()

@@ -2,6 +2,7 @@
 
 import time
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,6 +12,7 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._ais import machine_gibbs_sampler, machine_problem, sampled_units
 from ._base import BaseBoltzmann
 from ._bm_math import (
     bm_conditionals,
@@ -124,6 +126,9 @@ class BoltzmannMachine(BaseBoltzmann):
         Independent annealed importance sampling runs.
     ais_betas : int, default=10000
         Intermediate inverse temperatures of each AIS run.
+    n_jobs : int, default=None
+        joblib workers for the AIS runs; the estimate is the same for any
+        value. ``None`` means 1 unless in a joblib context.
     verbose : int, default=0
         Print the training mean log-likelihood after each epoch ("pcd",
         :meth:`partial_fit`), or the final penalised objective of L-BFGS.
@@ -236,6 +241,7 @@ class BoltzmannMachine(BaseBoltzmann):
         score_method="auto",
         ais_runs=100,
         ais_betas=10000,
+        n_jobs=None,
         verbose=0,
         random_state=None,
     ):
@@ -251,6 +257,7 @@ class BoltzmannMachine(BaseBoltzmann):
         self.score_method = score_method
         self.ais_runs = ais_runs
         self.ais_betas = ais_betas
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
 
@@ -402,6 +409,25 @@ class BoltzmannMachine(BaseBoltzmann):
 
     def _exact_log_partition(self):
         return bm_log_partition(self.coupling_, self.intercept_)
+
+    def _ais_problem(self):
+        return machine_problem(self.coupling_, self.intercept_, self._ais_base_logits())
+
+    def _ais_target_sampler(self):
+        coupling = self.coupling_.astype(np.float64)
+        intercept = self.intercept_.astype(np.float64)
+        sampled = self._ais_problem().sampled
+        if coupling.shape[0] <= MAX_EXACT_BITS:
+            draw = partial(bm_exact_sample, coupling, intercept)
+            return partial(sampled_units, draw, sampled), "exact"
+        draw = partial(
+            machine_gibbs_sampler,
+            coupling,
+            intercept,
+            self._ais_base_logits(),
+            SAMPLE_BURN_IN,
+        )
+        return partial(sampled_units, draw, sampled), "gibbs"
 
     def _transform(self, X):
         X = _dense(X)

@@ -1,11 +1,19 @@
 """HiddenBoltzmannMachine: a Boltzmann machine with hidden units and any graph."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._ais import (
+    clamped_log_sums,
+    default_betas,
+    machine_gibbs_sampler,
+    machine_problem,
+    sampled_units,
+)
 from ._base import BaseBoltzmann
 from ._bm_math import gibbs_sweeps, greedy_coloring
 from ._enumeration import MAX_EXACT_BITS
@@ -30,6 +38,11 @@ AUTO_EXACT_BITS = 12
 # Hidden states enumerated per row for an exact E[h | v] (transform and the
 # positive phase of "pcd"); beyond, the mean-field approximation is used.
 MAX_POSTERIOR_BITS = 10
+
+# Hidden units enumerated per row for an exact ln sum_h exp(-Phi(v, h))
+# (2**20 terms, as for ln Z); beyond, unless score_method="exact", each row
+# is estimated by AIS on the clamped machine.
+MAX_HIDDEN_SUM_BITS = MAX_EXACT_BITS
 
 # Gibbs sweeps of burn-in for sample() when exact sampling is too large.
 SAMPLE_BURN_IN = 1000
@@ -65,7 +78,17 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     v), otherwise by enumerating all hidden units outside a greedy
     independent set. ln Z is exact by enumerating all units outside a greedy
     independent set (a restricted machine enumerates one layer), when that
-    takes at most 2**20 terms (``score_method="auto"``).
+    takes at most 2**20 terms (``score_method="auto"``), and estimated by
+    annealed importance sampling otherwise (see :meth:`log_partition`).
+    When the hidden units are coupled among themselves and the sum over h
+    would enumerate more than 2**20 hidden states per row, it too is
+    estimated, unless ``score_method="exact"``: by AIS on the hidden units
+    with v clamped, ``ais_runs`` runs of ``ais_betas`` steps per distinct
+    row, vectorised over rows. That costs
+    O(n_rows * ais_runs * ais_betas * n_components * n_units) operations,
+    far more than ln Z, so reduce ``ais_runs`` or ``ais_betas`` to score
+    many rows. Each row's stream is seeded by ``random_state`` and the row's
+    values, so its score does not depend on the other rows passed.
 
     Parameters
     ----------
@@ -111,6 +134,9 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         Independent annealed importance sampling runs.
     ais_betas : int, default=10000
         Intermediate inverse temperatures of each AIS run.
+    n_jobs : int, default=None
+        joblib workers for the AIS runs; the estimates are the same for any
+        value. ``None`` means 1 unless in a joblib context.
     verbose : int, default=0
         Print a line per epoch with the training mean log-likelihood.
     random_state : int, RandomState instance or None, default=None
@@ -197,6 +223,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         score_method="auto",
         ais_runs=100,
         ais_betas=10000,
+        n_jobs=None,
         verbose=0,
         random_state=None,
     ):
@@ -213,6 +240,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         self.score_method = score_method
         self.ais_runs = ais_runs
         self.ais_betas = ais_betas
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
 
@@ -349,18 +377,62 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     def _split_sizes(self):
         return split_sizes(self.coupling_ != 0, self.n_features_in_)
 
+    def _hidden_sum_by_ais(self):
+        """Whether ln sum_h exp(-Phi(v, h)) is estimated by AIS, row by row."""
+        return (
+            self.score_method != "exact"
+            and self._split_sizes()[0] > MAX_HIDDEN_SUM_BITS
+        )
+
     def _unnormalized_log_proba(self, X):
+        if self._hidden_sum_by_ais():
+            return clamped_log_sums(
+                _dense(X),
+                self.coupling_,
+                self.intercept_,
+                self.ais_runs,
+                default_betas(self.ais_betas),
+                self._score_seed(),
+                n_jobs=self.n_jobs,
+            )
         return hidden_log_sum(_dense(X), self.coupling_, self.intercept_)
 
     def _enumeration_bits(self):
         return self._split_sizes()[1]
 
     def _enumeration_width(self):
+        if self._hidden_sum_by_ais():
+            return self.coupling_.shape[0] * self.ais_runs
         hidden_bits = self._split_sizes()[0]
         return self.coupling_.shape[0] << min(hidden_bits, MAX_EXACT_BITS)
 
     def _exact_log_partition(self):
         return hbm_log_partition(self.coupling_, self.intercept_)
+
+    def _ais_base_logits(self):
+        # Visible units at the training-data means, hidden units uniform.
+        logits = np.zeros(self.coupling_.shape[0])
+        logits[: self.n_features_in_] = super()._ais_base_logits()
+        return logits
+
+    def _ais_problem(self):
+        return machine_problem(self.coupling_, self.intercept_, self._ais_base_logits())
+
+    def _ais_target_sampler(self):
+        coupling = self.coupling_.astype(np.float64)
+        intercept = self.intercept_.astype(np.float64)
+        sampled = self._ais_problem().sampled
+        if self._enumeration_bits() <= MAX_EXACT_BITS:
+            draw = partial(hbm_exact_sample, coupling, intercept)
+            return partial(sampled_units, draw, sampled), "exact"
+        draw = partial(
+            machine_gibbs_sampler,
+            coupling,
+            intercept,
+            self._ais_base_logits(),
+            SAMPLE_BURN_IN,
+        )
+        return partial(sampled_units, draw, sampled), "gibbs"
 
     def _transform(self, X):
         V = _dense(X)

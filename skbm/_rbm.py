@@ -1,5 +1,6 @@
 """BernoulliRBM2: a drop-in scikit-learn RBM scored by its real log-likelihood."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
+from ._ais import AnnealingProblem
 from ._base import BaseBoltzmann, make_generator
 from ._rbm_math import (
     free_energy,
@@ -29,6 +31,11 @@ SAMPLE_BURN_IN = 1000
 
 # Sliding-average rate of the hidden offsets of centering.
 HIDDEN_OFFSET_RATE = 0.05
+
+
+def _burned_in_visible(W, b, c, n_samples, rng):
+    """Visible states of Gibbs chains after SAMPLE_BURN_IN steps, float64."""
+    return sample_gibbs(W, b, c, n_samples, rng, SAMPLE_BURN_IN).astype(np.float64)
 
 
 class BernoulliRBM2(BaseBoltzmann):
@@ -89,6 +96,9 @@ class BernoulliRBM2(BaseBoltzmann):
         Independent annealed importance sampling runs.
     ais_betas : int, default=10000
         Intermediate inverse temperatures of each AIS run.
+    n_jobs : int, default=None
+        joblib workers for the AIS runs; the estimate is the same for any
+        value. ``None`` means 1 unless in a joblib context.
 
     Attributes
     ----------
@@ -175,6 +185,7 @@ class BernoulliRBM2(BaseBoltzmann):
         score_method="auto",
         ais_runs=100,
         ais_betas=10000,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -194,6 +205,7 @@ class BernoulliRBM2(BaseBoltzmann):
         self.score_method = score_method
         self.ais_runs = ais_runs
         self.ais_betas = ais_betas
+        self.n_jobs = n_jobs
 
     @property
     def _n_features_out(self):
@@ -361,6 +373,26 @@ class BernoulliRBM2(BaseBoltzmann):
         return log_partition(
             self.components_, self.intercept_visible_, self.intercept_hidden_
         )
+
+    def _ais_problem(self):
+        # Visible units sampled, hidden units summed out (Salakhutdinov and
+        # Murray, 2008); the base has uniform hidden units.
+        W = self.components_.astype(np.float64)
+        return AnnealingProblem(
+            W_KK=None,
+            W_KR=W.T,
+            b_K=self.intercept_visible_.astype(np.float64),
+            b_R=self.intercept_hidden_.astype(np.float64),
+            a_K=self._ais_base_logits(),
+            a_R=np.zeros(W.shape[0]),
+            blocks=(np.arange(W.shape[1]),),
+        )
+
+    def _ais_target_sampler(self):
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        if self._enumeration_bits() <= MAX_EXACT_SOLVER_BITS:
+            return partial(sample_exact, W, b, c), "exact"
+        return partial(_burned_in_visible, W, b, c), "gibbs"
 
     def _transform(self, X):
         return hidden_probabilities(X, self.components_, self.intercept_hidden_).astype(

@@ -303,13 +303,18 @@ def test_partial_fit_continues_reproducibly():
     np.testing.assert_array_equal(*runs)
 
 
-def test_too_large_to_enumerate_says_so():
-    X = (np.random.default_rng(0).random((10, 30)) < 0.5).astype(float)
-    model = BernoulliRBM2(n_components=25, n_iter=1, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="2\\*\\*25 states"):
-        model.score(X)
+def test_too_large_to_enumerate_uses_ais_or_says_so():
+    X = (np.random.default_rng(0).random((10, 32)) < 0.5).astype(float)
+    model = BernoulliRBM2(
+        n_components=25, n_iter=1, ais_runs=10, ais_betas=50, random_state=0
+    ).fit(X)
+    assert model._resolve_score_method() == "ais"
+    assert np.isfinite(model.score(X))
     exact = BernoulliRBM2(n_components=25, score_method="exact", n_iter=1).fit(X)
     assert exact._resolve_score_method() == "exact"
+    huge = BernoulliRBM2(n_components=31, score_method="exact", n_iter=1).fit(X)
+    with pytest.raises(ValueError, match="2\\*\\*31 states"):
+        huge.score(X)
 
 
 def test_scores_do_not_depend_on_rows_passed():

@@ -1,0 +1,623 @@
+"""Annealed importance sampling (AIS) of log partition functions.
+
+Pure functions on arrays, shared by every model (Neal, 2001; Salakhutdinov
+and Murray, 2008). All three estimators reduce to one problem: a Boltzmann
+machine with energy Phi(x) = -1/2 x^T W x - b . x whose units are split into
+a set K that is sampled and a set R of units with no couplings among
+themselves, which are summed out in closed form given K. An RBM is the case
+K = visible, R = hidden and W_KK = 0.
+
+The path is geometric between a base model of independent units with
+logits ``a`` (p_A(x) proportional to exp(a . x)) and the target p_B,
+
+    ln f_beta(x) = beta * (-Phi(x)) + (1 - beta) * a . x,
+
+and with R summed out, on the states x_K of K,
+
+    ln f_beta(x_K) = beta * (1/2 x_K W_KK x_K + b_K . x_K)
+                     + (1 - beta) * a_K . x_K
+                     + sum_{j in R} softplus(beta * (b_j + x_K W_Kj)
+                                             + (1 - beta) * a_j),
+
+so Z_0 = prod_i (1 + exp(a_i)) over all units. For the RBM this is the
+construction of Salakhutdinov and Murray: the intermediate model is an RBM
+with weights beta W, hidden biases beta c and visible biases
+(1 - beta) a + beta b.
+
+A run draws x from p_0, then for k = 1 .. K adds
+ln f_k(x) - ln f_{k-1}(x) to its log weight and moves x with a transition
+that leaves f_k invariant: the units of R are drawn given K, then the colour
+blocks of K are resampled in turn given everything else (block Gibbs). The
+mean of the weights is an unbiased estimate of Z_K / Z_0. Running the same
+loop along the reversed path (beta from 1 to 0), started from draws of the
+target, estimates Z_0 / Z_K instead ("reverse AIS").
+
+Runs are split into chunks of ``CHUNK_RUNS`` with seeds derived from the
+caller's seed and the chunk index only; each chunk is computed on its own, so
+results are identical whatever the number of joblib workers.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.special import expit, logsumexp
+
+from ._bm_math import gibbs_sweeps, greedy_coloring
+from ._enumeration import BLOCK_BYTES
+from ._hbm_math import independent_split, mean_field_posterior
+from ._rbm_math import softplus
+
+# Runs per chunk: the unit of parallel work and of seeding. Chunks are
+# computed separately, so this sets how results depend on ais_runs (not on
+# n_jobs). At 50 runs the per-step numpy overhead is shared by enough runs;
+# 100 default runs still make two chunks for two workers.
+CHUNK_RUNS = 50
+
+# Uniform steps of Salakhutdinov and Murray (2008): 500 betas up to 0.5
+# (steps of 1e-3), 4000 up to 0.9 (1e-4) and 10000 up to 1 (1e-5).
+SCHEDULE_KNOTS = np.array([0.0, 500.0, 4500.0, 14500.0]) / 14500.0
+SCHEDULE_BETAS = np.array([0.0, 0.5, 0.9, 1.0])
+
+# Standard errors on each side of the mean weight in the reported interval.
+N_STANDARD_ERRORS = 3.0
+
+# Steps of uniform draws taken from a stream at once (fixed, so that draws
+# do not depend on how chains are batched).
+PAGE_STEPS = 32
+
+# Mean-field sweeps for the base model of the clamped hidden units.
+MEAN_FIELD_SWEEPS = 30
+
+# Seed tags, so that forward, reverse and clamped runs draw unrelated streams.
+FORWARD, REVERSE, CLAMPED = 1, 2, 3
+
+
+def default_betas(n_betas):
+    """Inverse temperatures from 0 to 1, denser near 1 (Salakhutdinov & Murray).
+
+    The schedule of the paper (steps of 1e-3 to 0.5, 1e-4 to 0.9 and 1e-5 to
+    1, 14,501 points) is rescaled to ``n_betas`` points, keeping the
+    fractions of the points spent in each segment: about 3.4% below 0.5,
+    27.6% between 0.5 and 0.9 and 69% above 0.9.
+
+    Parameters
+    ----------
+    n_betas : int
+        Number of inverse temperatures, at least 2; the first is 0 and the
+        last is 1.
+
+    Returns
+    -------
+    betas : ndarray of shape (n_betas,)
+        Increasing inverse temperatures, float64.
+
+    Examples
+    --------
+    >>> from skbm._ais import default_betas
+    >>> betas = default_betas(14501)
+    >>> float(betas[500]), float(betas[4500]), float(betas[-1])
+    (0.5, 0.9, 1.0)
+    >>> float(betas[1] - betas[0]), float(betas[-1] - betas[-2])
+    (0.001, 1e-05)
+    """
+    if n_betas < 2:
+        raise ValueError(f"AIS needs at least 2 inverse temperatures, got {n_betas}.")
+    positions = np.linspace(0.0, 1.0, n_betas)
+    betas = np.interp(positions, SCHEDULE_KNOTS, SCHEDULE_BETAS)
+    betas[0], betas[-1] = 0.0, 1.0
+    return betas
+
+
+@dataclass(frozen=True)
+class AnnealingProblem:
+    """A Boltzmann machine to anneal to, split into sampled and summed units.
+
+    Intercepts and base logits may hold one row per chain (shape
+    ``(n_chains, n)``) for problems that differ from chain to chain, such as
+    the hidden units clamped to different visible rows.
+
+    Parameters
+    ----------
+    W_KK : ndarray of shape (n_K, n_K) or None
+        Couplings among the sampled units, symmetric with a zero diagonal;
+        ``None`` means zero (bipartite machines).
+    W_KR : ndarray of shape (n_K, n_R)
+        Couplings from the sampled to the summed units.
+    b_K, b_R : ndarray of shape (n_K,) and (n_R,), or one row per chain
+        Target intercepts.
+    a_K, a_R : ndarray of shape (n_K,) and (n_R,), or one row per chain
+        Logits of the independent base model.
+    blocks : list of ndarray of int
+        Independent sets of the graph among K (indices into K) that cover K,
+        resampled one after another in a sweep.
+    sampled : ndarray of int, default=None
+        Indices of the units of K among the machine's units, for general
+        machines; draws of all units give the start states ``x[:, sampled]``.
+    """
+
+    W_KK: object
+    W_KR: np.ndarray
+    b_K: np.ndarray
+    b_R: np.ndarray
+    a_K: np.ndarray
+    a_R: np.ndarray
+    blocks: tuple
+    sampled: object = None
+
+    def log_z_base(self):
+        """ln Z_0 = sum over all units of softplus(a), per chain if rows."""
+        return softplus(np.asarray(self.a_K, float)).sum(axis=-1) + softplus(
+            np.asarray(self.a_R, float)
+        ).sum(axis=-1)
+
+    def sample_base(self, n_chains, rng):
+        """Exact draws of x_K from the base model."""
+        proba = np.broadcast_to(expit(self.a_K), (n_chains, len(self.W_KR)))
+        return (rng.random(proba.shape) < proba).astype(np.float64)
+
+    def rows(self, rows):
+        """The problem restricted to chains ``rows`` (per-chain arrays only)."""
+
+        def take(value):
+            value = np.asarray(value)
+            return value[rows] if value.ndim == 2 else value
+
+        return AnnealingProblem(
+            self.W_KK,
+            self.W_KR,
+            take(self.b_K),
+            take(self.b_R),
+            take(self.a_K),
+            take(self.a_R),
+            self.blocks,
+            self.sampled,
+        )
+
+
+def machine_problem(coupling, intercept, base_logits):
+    """The :class:`AnnealingProblem` of a general Boltzmann machine.
+
+    A greedy independent set R of the graph ``coupling != 0`` is summed out;
+    the other units K are resampled over a greedy colouring of their graph.
+
+    Parameters
+    ----------
+    coupling : ndarray of shape (n_units, n_units)
+        Symmetric couplings with a zero diagonal.
+    intercept : ndarray of shape (n_units,)
+        Intercepts.
+    base_logits : ndarray of shape (n_units,)
+        Logits of the independent base model.
+
+    Returns
+    -------
+    problem : AnnealingProblem
+        The problem; ``problem.sampled`` holds the indices of K.
+    """
+    W = np.asarray(coupling, dtype=np.float64)
+    b = np.asarray(intercept, dtype=np.float64)
+    a = np.asarray(base_logits, dtype=np.float64)
+    adjacency = W != 0
+    K, R = independent_split(adjacency, range(b.shape[0]))
+    blocks = greedy_coloring(adjacency[np.ix_(K, K)]) if len(K) else []
+    return AnnealingProblem(
+        W_KK=W[np.ix_(K, K)],
+        W_KR=W[np.ix_(K, R)],
+        b_K=b[K],
+        b_R=b[R],
+        a_K=a[K],
+        a_R=a[R],
+        blocks=tuple(blocks),
+        sampled=K,
+    )
+
+
+def machine_gibbs_sampler(coupling, intercept, base_logits, n_sweeps, n_chains, rng):
+    """Draws of all units from Gibbs chains started at the base model.
+
+    Parameters
+    ----------
+    coupling : ndarray of shape (n_units, n_units)
+        Symmetric couplings with a zero diagonal.
+    intercept : ndarray of shape (n_units,)
+        Intercepts.
+    base_logits : ndarray of shape (n_units,)
+        Logits of the start distribution.
+    n_sweeps : int
+        Sweeps of burn-in over a greedy colouring of the graph.
+    n_chains : int
+        Number of chains, one draw each.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    X : ndarray of shape (n_chains, n_units)
+        The last states, float64.
+    """
+    W = np.asarray(coupling, dtype=np.float64)
+    start = rng.random((n_chains, W.shape[0])) < expit(base_logits)
+    blocks = greedy_coloring(W != 0)
+    return gibbs_sweeps(start.astype(np.float64), W, intercept, n_sweeps, rng, blocks)
+
+
+def sampled_units(draw, sampled, n_samples, rng):
+    """Columns ``sampled`` of ``draw(n_samples, rng)``: start states of reverse AIS."""
+    return np.asarray(draw(n_samples, rng), dtype=np.float64)[:, sampled]
+
+
+class PagedUniforms:
+    """Uniform draws for one AIS step at a time, from one stream per group of chains.
+
+    Stream ``i`` feeds ``rows`` consecutive chains. Every stream is read in
+    pages of ``PAGE_STEPS`` steps, so the numbers a chain receives depend on
+    its own stream only, not on which other streams are batched with it.
+
+    Parameters
+    ----------
+    rngs : list of numpy.random.Generator
+        One stream per group of chains.
+    rows : int
+        Chains per stream.
+    width : int
+        Uniforms per chain and step.
+    """
+
+    def __init__(self, rngs, rows, width):
+        self.rngs, self.rows, self.width = rngs, rows, width
+        self.page, self.index = None, PAGE_STEPS
+
+    def __call__(self):
+        if self.index == PAGE_STEPS:
+            shape = (PAGE_STEPS, self.rows, self.width)
+            self.page = np.concatenate([rng.random(shape) for rng in self.rngs], axis=1)
+            self.index = 0
+        self.index += 1
+        return self.page[self.index - 1]
+
+
+def anneal(problem, states, betas, uniforms):
+    """One batch of AIS runs along ``betas``, vectorised over the chains.
+
+    Parameters
+    ----------
+    problem : AnnealingProblem
+        The target, the base and the split of the units.
+    states : ndarray of shape (n_chains, n_K)
+        Start states, exact draws of the distribution at ``betas[0]``.
+    betas : ndarray of shape (n_betas,)
+        Inverse temperatures in the order they are visited: increasing for
+        forward AIS, decreasing for reverse AIS.
+    uniforms : callable
+        ``uniforms()`` returns the (n_chains, n_R + n_K) uniform draws of one
+        transition: the first n_R columns for R, then one per unit of K.
+
+    Returns
+    -------
+    log_weights : ndarray of shape (n_chains,)
+        sum_k ln f_{beta_k}(x_k) - ln f_{beta_{k-1}}(x_k), float64; their
+        exponentials average to Z(betas[-1]) / Z(betas[0]).
+    states : ndarray of shape (n_chains, n_K)
+        Final states.
+    """
+    states = np.asarray(states, dtype=np.float64)
+    n_chains, n_k = states.shape
+    b_K, b_R = np.asarray(problem.b_K, float), np.asarray(problem.b_R, float)
+    a_K, a_R = np.asarray(problem.a_K, float), np.asarray(problem.a_R, float)
+    W_KR = np.asarray(problem.W_KR, float)
+    W_KK = None if problem.W_KK is None else np.asarray(problem.W_KK, float)
+    n_r = W_KR.shape[1]
+    # All units in one array, K first: one product per block gives its field.
+    z = np.zeros((n_chains, n_k + n_r))
+    z[:, :n_k] = states
+    x = z[:, :n_k]
+    # One product x @ [W_KK | W_KR] gives the quadratic term and the fields on R.
+    W_all = W_KR if W_KK is None else np.hstack([W_KK, W_KR])
+    offset = 0 if W_KK is None else n_k
+    # ln f_beta = ln f_0 + beta * (target - base): the linear part on K and,
+    # per unit of R, softplus(a_j + beta * (field_j - a_j)).
+    linear_K = b_K - a_K
+    shift_R = b_R - a_R
+    per_chain_linear = linear_K.ndim == 2 or W_KK is not None
+    W_RK = W_KR.T
+    W_to_K = W_RK if W_KK is None else np.vstack([W_KK, W_RK])
+    sources = z[:, n_k:] if W_KK is None else z
+    # Per block: its weight columns, target-minus-base and base intercepts,
+    # and where its units and uniforms are (slices where contiguous).
+    prepared = []
+    for block in problem.blocks:
+        block = np.asarray(block, dtype=np.intp)
+        contiguous = len(block) and np.all(np.diff(block) == 1)
+        units = slice(block[0], block[-1] + 1) if contiguous else block
+        draws = (
+            slice(n_r + block[0], n_r + block[-1] + 1) if contiguous else n_r + block
+        )
+        prepared.append(
+            (
+                np.ascontiguousarray(W_to_K[:, block]),
+                linear_K[..., block],
+                a_K[..., block],
+                units,
+                draws,
+            )
+        )
+    log_w = np.zeros(n_chains)
+    last = len(betas) - 1
+    for k in range(1, last + 1):
+        old, new = float(betas[k - 1]), float(betas[k])
+        product = x @ W_all
+        excess_R = product[:, offset:]
+        excess_R += shift_R
+        if per_chain_linear:
+            linear = linear_K + 0.5 * product[:, :offset] if offset else linear_K
+            linear = np.einsum("ij,ij->i", x, np.broadcast_to(linear, x.shape))
+        else:
+            linear = x @ linear_K
+        temp_old = excess_R * old
+        temp_old += a_R
+        temp_new = excess_R * new
+        temp_new += a_R
+        linear *= new - old
+        log_w += linear
+        log_w += softplus(temp_new).sum(axis=1)
+        log_w -= softplus(temp_old, out=temp_old).sum(axis=1)
+        if k == last:
+            break
+        # Transition leaving f_new invariant: R given K, then K block by block,
+        # each from expit(a + new * (field + b - a)).
+        uniform = uniforms()
+        z[:, n_k:] = uniform[:, :n_r] < expit(temp_new, out=temp_new)
+        for columns, shift, base, units, draws in prepared:
+            field = sources @ columns
+            field += shift
+            field *= new
+            field += base
+            z[:, units] = uniform[:, draws] < expit(field, out=field)
+    return log_w, x.copy()
+
+
+def _chunks(n_runs):
+    return [
+        (start, min(start + CHUNK_RUNS, n_runs))
+        for start in range(0, n_runs, CHUNK_RUNS)
+    ]
+
+
+def _forward_chunk(problem, betas, n_chains, seed):
+    rng = np.random.default_rng(seed)
+    start = problem.sample_base(n_chains, rng)
+    return anneal(problem, start, betas, _uniforms(problem, n_chains, rng))[0]
+
+
+def _reverse_chunk(problem, betas, n_chains, seed, sample_target):
+    rng = np.random.default_rng(seed)
+    start = sample_target(n_chains, rng)
+    return anneal(problem, start, betas[::-1], _uniforms(problem, n_chains, rng))[0]
+
+
+def _uniforms(problem, n_chains, rng):
+    width = sum(np.shape(problem.W_KR))
+    return PagedUniforms([rng], n_chains, width)
+
+
+def forward_log_weights(problem, betas, n_runs, seed, n_jobs=None):
+    """Log weights of ``n_runs`` forward AIS runs, ln of Z_B / Z_0 estimates.
+
+    Parameters
+    ----------
+    problem : AnnealingProblem
+        The machine; intercepts and logits must not be per chain.
+    betas : ndarray of shape (n_betas,)
+        Increasing inverse temperatures from 0 to 1.
+    n_runs : int
+        Number of independent runs.
+    seed : int
+        Seed; chunk ``i`` of ``CHUNK_RUNS`` runs draws from the stream
+        ``(seed, FORWARD, i)`` whatever ``n_jobs``.
+    n_jobs : int, default=None
+        joblib workers over the chunks.
+
+    Returns
+    -------
+    log_weights : ndarray of shape (n_runs,)
+        Float64 log weights.
+    """
+    chunks = _chunks(n_runs)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_forward_chunk)(problem, betas, stop - start, [seed, FORWARD, index])
+        for index, (start, stop) in enumerate(chunks)
+    )
+    return np.concatenate(results)
+
+
+def reverse_log_weights(problem, betas, n_runs, seed, sample_target, n_jobs=None):
+    """Log weights of ``n_runs`` reverse AIS runs, ln of Z_0 / Z_B estimates.
+
+    Each run starts from ``sample_target(n, rng)``, draws of x_K from the
+    target, and anneals from beta = 1 down to 0.
+
+    Parameters
+    ----------
+    problem : AnnealingProblem
+        The machine; intercepts and logits must not be per chain.
+    betas : ndarray of shape (n_betas,)
+        Increasing inverse temperatures from 0 to 1 (visited in reverse).
+    n_runs : int
+        Number of independent runs.
+    seed : int
+        Seed; chunk ``i`` draws from the stream ``(seed, REVERSE, i)``.
+    sample_target : callable
+        ``sample_target(n_chains, rng) -> ndarray (n_chains, n_K)``.
+    n_jobs : int, default=None
+        joblib workers over the chunks.
+
+    Returns
+    -------
+    log_weights : ndarray of shape (n_runs,)
+        Float64 log weights.
+    """
+    chunks = _chunks(n_runs)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_reverse_chunk)(
+            problem, betas, stop - start, [seed, REVERSE, index], sample_target
+        )
+        for index, (start, stop) in enumerate(chunks)
+    )
+    return np.concatenate(results)
+
+
+def weight_summary(log_weights, n_standard_errors=N_STANDARD_ERRORS):
+    """ln of the mean weight, its interval and the effective sample size.
+
+    Parameters
+    ----------
+    log_weights : ndarray of shape (n_runs,)
+        Log importance weights.
+    n_standard_errors : float, default=3.0
+        Half-width of the interval on the mean weight, in standard errors.
+
+    Returns
+    -------
+    log_mean : float
+        ln mean(w), computed with log-sum-exp.
+    low, high : float
+        ln(mean(w) -/+ n_standard_errors * se), with se the standard error of
+        the mean (sample standard deviation / sqrt(n_runs)); ``low`` is -inf
+        when the lower end is not positive, and both are infinite for a
+        single run.
+    ess : float
+        Effective sample size (sum w)**2 / sum w**2, between 1 and n_runs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbm._ais import weight_summary
+    >>> log_mean, low, high, ess = weight_summary(np.log([1.0, 1.0, 1.0]))
+    >>> float(log_mean), float(low), float(high), float(ess)
+    (0.0, 0.0, 0.0, 3.0)
+    """
+    log_weights = np.asarray(log_weights, dtype=np.float64)
+    n_runs = log_weights.shape[0]
+    log_mean = float(logsumexp(log_weights) - np.log(n_runs))
+    shift = float(np.max(log_weights))
+    w = np.exp(log_weights - shift)
+    ess = float(w.sum() ** 2 / np.sum(w**2))
+    if n_runs < 2:
+        return log_mean, -np.inf, np.inf, ess
+    mean = w.mean()
+    half = n_standard_errors * w.std(ddof=1) / np.sqrt(n_runs)
+    high = shift + float(np.log(mean + half))
+    low = shift + float(np.log(mean - half)) if mean - half > 0 else -np.inf
+    return log_mean, low, high, ess
+
+
+def _row_stream(seed, row):
+    """The generator of one visible row: seeded by its content, not position."""
+    digest = hashlib.blake2b(row.tobytes(), digest_size=16).digest()
+    words = np.frombuffer(digest, dtype=np.uint32).tolist()
+    return np.random.default_rng([seed, CLAMPED, *words])
+
+
+def _clamped_batch(problem, rows, n_runs, betas, seed):
+    """Log-mean weights of ``n_runs`` AIS runs for each of a batch of rows."""
+    n_rows = rows.shape[0]
+    rngs = [_row_stream(seed, row) for row in rows]
+    n_k = problem.W_KR.shape[0]
+    start = np.concatenate(
+        [
+            rng.random((n_runs, n_k)) < expit(problem.a_K[index])
+            for index, rng in enumerate(rngs)
+        ]
+    ).astype(np.float64)
+    chains = problem.rows(np.repeat(np.arange(n_rows), n_runs))
+    uniforms = PagedUniforms(rngs, n_runs, sum(problem.W_KR.shape))
+    log_w = anneal(chains, start, betas, uniforms)[0].reshape(n_rows, n_runs)
+    return logsumexp(log_w, axis=1) - np.log(n_runs) + problem.log_z_base()
+
+
+def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
+    """AIS estimates of ln sum_h exp(-Phi(v, h)) for each row v.
+
+    With v clamped, the hidden units form a Boltzmann machine with couplings
+    W_hh and intercepts b_h + v W_vh; its log partition function is
+    estimated by forward AIS from a base of independent hidden units at the
+    row's naive mean-field posterior, vectorised over rows. Each distinct row
+    draws from its own stream, seeded by ``seed`` and a hash of the row's
+    values, so a row's estimate does not depend on the other rows passed or
+    on their order, and equal rows get equal estimates.
+
+    The cost is that of ``n_runs`` AIS runs of ``len(betas)`` steps per
+    distinct row: O(n_rows * n_runs * n_betas * n_hidden * n_units)
+    operations. The estimate of ln sum_h is a stochastic lower bound, like
+    forward AIS of ln Z.
+
+    Parameters
+    ----------
+    V : ndarray of shape (n_samples, n_visible)
+        Dense visible values; the visible units are the first ``n_visible``.
+    coupling : ndarray of shape (n_units, n_units)
+        Symmetric couplings with a zero diagonal.
+    intercept : ndarray of shape (n_units,)
+        Intercepts.
+    n_runs : int
+        AIS runs per row.
+    betas : ndarray of shape (n_betas,)
+        Increasing inverse temperatures from 0 to 1.
+    seed : int
+        Seed combined with each row's content.
+    n_jobs : int, default=None
+        joblib workers over batches of rows.
+
+    Returns
+    -------
+    log_sum : ndarray of shape (n_samples,)
+        Estimates of the unnormalised log-probability of each row, float64.
+    """
+    W = np.asarray(coupling, dtype=np.float64)
+    b = np.asarray(intercept, dtype=np.float64)
+    # + 0.0 turns -0.0 into 0.0, so equal values hash equally.
+    V = np.asarray(V, dtype=np.float64) + 0.0
+    n_visible = V.shape[1]
+    rows, inverse = np.unique(V, axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    W_vv, W_vh = W[:n_visible, :n_visible], W[:n_visible, n_visible:]
+    W_hh, b_h = W[n_visible:, n_visible:], b[n_visible:]
+    visible_part = 0.5 * np.einsum("ij,ij->i", rows @ W_vv, rows) + rows @ b[:n_visible]
+    adjacency = W_hh != 0
+    K, R = independent_split(adjacency, range(b_h.shape[0]))
+    field = rows @ W_vh + b_h
+    # A fixed number of sweeps (tol=0): a shared stopping rule would make a
+    # row's base depend on the other rows.
+    posterior = mean_field_posterior(
+        rows,
+        W,
+        b,
+        blocks=greedy_coloring(adjacency),
+        max_iter=MEAN_FIELD_SWEEPS,
+        tol=0.0,
+    )
+    posterior = np.clip(posterior, 1e-3, 1 - 1e-3)
+    base = np.log(posterior) - np.log1p(-posterior)
+    problem = AnnealingProblem(
+        W_KK=W_hh[np.ix_(K, K)],
+        W_KR=W_hh[np.ix_(K, R)],
+        b_K=field[:, K],
+        b_R=field[:, R],
+        a_K=base[:, K],
+        a_R=base[:, R],
+        blocks=tuple(greedy_coloring(adjacency[np.ix_(K, K)])),
+    )
+    # Rows per batch: keep a page of uniforms within BLOCK_BYTES.
+    per_row = 8 * PAGE_STEPS * n_runs * max(b_h.shape[0], 1)
+    size = max(1, BLOCK_BYTES // per_row)
+    batches = [
+        np.arange(start, min(start + size, len(rows)))
+        for start in range(0, len(rows), size)
+    ]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_clamped_batch)(problem.rows(batch), rows[batch], n_runs, betas, seed)
+        for batch in batches
+    )
+    return (np.concatenate(results) + visible_part)[inverse]
