@@ -464,5 +464,20 @@ class BoltzmannMachine(BaseBoltzmann):
         -------
         proba : ndarray of shape (n_samples, n_features)
             ``expit(X @ coupling_ + intercept_)``, in the dtype of ``X``.
+
+        Examples
+        --------
+        In these data x0 and x1 always agree, so given x0 = 1 the model
+        expects x1 = 1:
+
+        >>> import numpy as np
+        >>> from skbm import BoltzmannMachine
+        >>> X = np.array([[0, 0, 0], [1, 1, 0], [1, 1, 1], [0, 0, 1]])
+        >>> model = BoltzmannMachine(solver="exact").fit(X)
+        >>> proba = model.transform([[1, 0, 0]])
+        >>> proba.shape
+        (1, 3)
+        >>> bool(proba[0, 1] > 0.9)  # P(x1 = 1 | x0 = 1, x2 = 0)
+        True
         """
         return super().transform(X)

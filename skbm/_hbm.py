@@ -472,5 +472,17 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         -------
         h : ndarray of shape (n_samples, n_components)
             P(h_j = 1 | v) for each row, in the dtype of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import HiddenBoltzmannMachine
+        >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]] * 5)
+        >>> model = HiddenBoltzmannMachine(n_components=2, random_state=0).fit(X)
+        >>> H = model.transform(X[:4])
+        >>> H.shape
+        (4, 2)
+        >>> bool(((H >= 0) & (H <= 1)).all())  # posterior means
+        True
         """
         return super().transform(X)
