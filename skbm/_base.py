@@ -279,6 +279,15 @@ class BaseBoltzmann(
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import BoltzmannMachine
+        >>> X = np.array([[0, 0], [1, 1], [1, 1], [0, 1]])
+        >>> model = BoltzmannMachine(solver="exact").fit(X)
+        >>> model.coupling_.shape, model.intercept_.shape
+        ((2, 2), (2,))
         """
         self._validate_params()
         return self._fit(X, first_call=True)
@@ -300,6 +309,19 @@ class BaseBoltzmann(
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        Train on a stream of chunks, one pass over each:
+
+        >>> import numpy as np
+        >>> from skbm import BernoulliRBM2
+        >>> X = (np.random.default_rng(0).random((100, 6)) < 0.3).astype(float)
+        >>> model = BernoulliRBM2(n_components=3, random_state=0)
+        >>> for chunk in np.array_split(X, 4):
+        ...     model = model.partial_fit(chunk)
+        >>> model.components_.shape
+        (3, 6)
         """
         first_call = not hasattr(self, "n_features_in_")
         if first_call:
@@ -568,6 +590,22 @@ class BaseBoltzmann(
         Burda, Y., Grosse, R. and Salakhutdinov, R. (2015). Accurate and
         conservative estimates of MRF log-likelihood using reverse annealing.
         AISTATS.
+
+        Examples
+        --------
+        A machine that has learnt nothing yet (``n_iter=0``) has zero
+        couplings and intercepts at the log-odds of the data means; with both
+        means at 1/2 it is uniform over the 2**2 states, so Z = 4:
+
+        >>> import numpy as np
+        >>> from skbm import BoltzmannMachine
+        >>> X = np.array([[0, 1], [1, 0]])
+        >>> model = BoltzmannMachine(solver="pcd", n_iter=0).fit(X)
+        >>> estimate = model.log_partition()
+        >>> estimate.method
+        'exact'
+        >>> print(f"{estimate.log_z:.6f} = ln 4 = {np.log(4):.6f}")
+        1.386294 = ln 4 = 1.386294
         """
         check_is_fitted(self)
         key = self._cache_key()
@@ -592,6 +630,22 @@ class BaseBoltzmann(
         -------
         log_likelihood : ndarray of shape (n_samples,)
             ln P(x) of each row, float64.
+
+        Examples
+        --------
+        The probabilities of all 2**3 states sum to one:
+
+        >>> import itertools
+        >>> import numpy as np
+        >>> from skbm import BernoulliRBM2
+        >>> X = np.array([[0, 0, 1], [1, 1, 0], [1, 1, 1]])
+        >>> model = BernoulliRBM2(n_components=2, n_iter=5, random_state=0).fit(X)
+        >>> states = np.array(list(itertools.product([0, 1], repeat=3)))
+        >>> log_p = model.score_samples(states)
+        >>> log_p.shape
+        (8,)
+        >>> print(f"{np.exp(log_p).sum():.6f}")
+        1.000000
         """
         check_is_fitted(self)
         X = self._validate_units(X, reset=False)
@@ -612,6 +666,17 @@ class BaseBoltzmann(
         -------
         score : float
             Mean of :meth:`score_samples`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import BoltzmannMachine
+        >>> X = np.array([[0, 0, 0], [1, 1, 0], [1, 1, 1], [0, 0, 1]])
+        >>> model = BoltzmannMachine(solver="exact").fit(X)
+        >>> bool(model.score(X) > np.log(1 / 8))  # beats the uniform model
+        True
+        >>> bool(np.isclose(model.score(X), model.score_samples(X).mean()))
+        True
         """
         return float(np.mean(self.score_samples(X)))
 
@@ -672,6 +737,20 @@ class BaseBoltzmann(
         -------
         X : ndarray of shape (n_samples, n_features)
             Binary samples, in the dtype of the fitted parameters.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import BernoulliRBM2
+        >>> X = np.array([[0, 0, 1], [1, 1, 0], [1, 1, 1]])
+        >>> model = BernoulliRBM2(n_components=2, n_iter=5, random_state=0).fit(X)
+        >>> samples = model.sample(5, random_state=0)
+        >>> samples.shape
+        (5, 3)
+        >>> bool(np.isin(samples, (0, 1)).all())
+        True
+        >>> bool((model.sample(5, random_state=0) == samples).all())  # reproducible
+        True
         """
         check_is_fitted(self)
         is_bool = isinstance(n_samples, (bool, np.bool_))

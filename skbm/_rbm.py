@@ -60,7 +60,7 @@ class BernoulliRBM2(BaseBoltzmann):
         Step size of the stochastic gradient ascent. Gradients are means over
         a mini-batch, as in scikit-learn.
     batch_size : int, default=10
-        Rows per mini-batch; also the number of persistent chains.
+        Rows per mini-batch.
     n_iter : int, default=10
         Passes over the training data in :meth:`fit`.
     verbose : int, default=0
@@ -74,9 +74,9 @@ class BernoulliRBM2(BaseBoltzmann):
         parallel tempering over ``n_temperatures`` inverse temperatures, or
         exact enumeration of the smaller layer (for
         ``min(n_features, n_components) <= 20``).
-    n_gibbs_steps : int, default=1
+    n_gibbs_steps : int, default=5
         Gibbs steps per update for "pcd", "cd" and "pt".
-    momentum : float, default=0.5
+    momentum : float, default=0.9
         Heavy-ball momentum of the updates.
     alpha : float, default=0.0
         L2 penalty (weight decay) on ``components_``.
@@ -89,6 +89,13 @@ class BernoulliRBM2(BaseBoltzmann):
         Whether to visit the rows in a new random order in each epoch.
     n_temperatures : int, default=10
         Number of inverse temperatures, evenly spaced in (0, 1], for "pt".
+    n_chains : int, default=100
+        Number of persistent Gibbs chains of "pcd" and "pt", independent of
+        ``batch_size``.
+    learning_rate_schedule : {"constant", "linear", "cosine"}, default="cosine"
+        How :meth:`fit` decays ``learning_rate`` over its ``n_iter`` epochs:
+        not at all, linearly to zero, or along a half cosine to zero.
+        :meth:`partial_fit` always uses the constant ``learning_rate``.
     score_method : {"auto", "exact", "ais"}, default="auto"
         How ln Z is computed for scoring: "auto" enumerates when it takes at
         most 2**20 terms.
@@ -108,12 +115,12 @@ class BernoulliRBM2(BaseBoltzmann):
         Hidden biases c.
     intercept_visible_ : ndarray of shape (n_features,)
         Visible biases b.
-    h_samples_ : ndarray of shape (batch_size, n_components)
+    h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains (solver "pcd"), or of the
         last negative phase.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
@@ -417,6 +424,18 @@ class BernoulliRBM2(BaseBoltzmann):
         -------
         h : ndarray of shape (n_samples, n_components)
             P(h_j = 1 | v) for each row, in the dtype of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import BernoulliRBM2
+        >>> X = np.array([[0, 0, 1], [1, 1, 0], [1, 1, 1]])
+        >>> model = BernoulliRBM2(n_components=2, n_iter=5, random_state=0).fit(X)
+        >>> H = model.transform(X)
+        >>> H.shape
+        (3, 2)
+        >>> bool(((H > 0) & (H < 1)).all())  # probabilities
+        True
         """
         return super().transform(X)
 
@@ -433,6 +452,18 @@ class BernoulliRBM2(BaseBoltzmann):
         v_new : ndarray of shape (n_samples, n_features)
             Visible states after one step v -> h -> v, 0/1 values in the
             dtype of the fitted parameters.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import BernoulliRBM2
+        >>> X = np.array([[0, 0, 1], [1, 1, 0], [1, 1, 1]])
+        >>> model = BernoulliRBM2(n_components=2, n_iter=5, random_state=0).fit(X)
+        >>> v = model.gibbs(X)
+        >>> v.shape
+        (3, 3)
+        >>> bool(np.isin(v, (0, 1)).all())
+        True
         """
         check_is_fitted(self)
         v = self._validate_units(v, reset=False)
