@@ -265,6 +265,7 @@ def test_cache_follows_parameters_and_base_rates(digits):
     assert model.log_partition().n_runs == 20
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_auto_switches_to_ais_beyond_enumeration(digits, capsys):
     # 2**24 terms: too many for "auto"; the reverse runs start from Gibbs
     # chains, and verbose training prints the AIS interval.
