@@ -30,7 +30,12 @@ that leaves f_k invariant: the units of R are drawn given K, then the colour
 blocks of K are resampled in turn given everything else (block Gibbs). The
 mean of the weights is an unbiased estimate of Z_K / Z_0. Running the same
 loop along the reversed path (beta from 1 to 0), started from draws of the
-target, estimates Z_0 / Z_K instead ("reverse AIS").
+target, estimates Z_0 / Z_K instead ("reverse AIS"). It is forward AIS
+on the reversed sequence of distributions, so each reverse weight is
+f_{k-1}(x) / f_k(x) at the state x *before* the move, and the move after it
+leaves f_{k-1} (the new distribution) invariant; with exact start states
+E[w_rev] = Z_0 / Z_K holds exactly (tests/test_ais.py checks the mean
+weight of both directions on a small machine).
 
 Runs are split into chunks of ``CHUNK_RUNS`` with seeds derived from the
 caller's seed and the chunk index only; each chunk is computed on its own, so
