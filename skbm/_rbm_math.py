@@ -15,12 +15,11 @@ so ln Z needs an enumeration of the smaller layer only.
 import functools
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit, logsumexp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._enumeration import binary_states
+from ._enumeration import binary_states, map_blocks
 
 
 def softplus(x, out=None):
@@ -120,6 +119,25 @@ def _uniform_weights(n, dtype):
     return weights
 
 
+def _half_activation(gemm, a, b, bias, trans_a, out=None):
+    """(op(a) @ b + bias) / 2, transposed, by one gemm on the preloaded bias."""
+    if out is None:
+        out = np.empty((b.shape[1], bias.shape[0]), dtype=bias.dtype)
+    out[...] = bias
+    # Positional arguments: f2py parses keywords measurably slower.
+    # (alpha, a, b, beta, c, trans_a, trans_b, overwrite_c); the result is
+    # out.T itself unless gemm had to copy an operand.
+    return gemm(0.5, a, b, 0.5, out.T, trans_a, 0, 1).T
+
+
+def _half_to_sigmoid(x):
+    """sigmoid(2 y) = (1 + tanh(y)) / 2 in place of y."""
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
 def sgd_step(
     W,
     b,
@@ -183,26 +201,39 @@ def sgd_step(
     """
     dtype = W.dtype
     V = np.asarray(V, dtype=dtype)
+    gemm, gemv = _blas(dtype)
     n = V.shape[0]
-    h_pos = np.matmul(V, W.T)
-    h_pos += c
-    sigmoid(h_pos, out=h_pos)
+    # Conditionals as sigmoid(x) = (1 + tanh(x / 2)) / 2, with x / 2 from
+    # gemm on the preloaded bias (Fortran order on the transposes: no copies).
+    n_hidden, n_visible = W.shape
     h = chains
     if h is None:
+        # CD: the chains start from a sample of P(h | data).
+        h_pos = _half_to_sigmoid(_half_activation(gemm, W.T, V.T, c, 1))
         h = rng.random(h_pos.shape, dtype=dtype)
         np.less(h, h_pos, out=h)
-    m, n_hidden = h.shape
-    n_visible = W.shape[1]
-    for _ in range(n_gibbs_steps):
+    m = h.shape[0]
+    for step in range(n_gibbs_steps):
         # One draw for the step, in the order of two (the same stream).
         uniforms = rng.random(m * (n_visible + n_hidden), dtype=dtype)
-        v = np.matmul(h, W)
-        v += b
-        sigmoid(v, out=v)
+        stacked = chains is not None and step == n_gibbs_steps - 1
+        rows = None
+        if stacked:
+            # PCD's last step: the batch and the chains' visible states
+            # share one product for P(h | .); the positive phase draws nothing.
+            rows = np.empty((n + m, n_visible), dtype=dtype)
+            rows[:n] = V
+        v = _half_activation(
+            gemm, W.T, h.T, b, 0, out=None if rows is None else rows[n:]
+        )
+        _half_to_sigmoid(v)
         np.less(uniforms[: m * n_visible].reshape(m, n_visible), v, out=v)
-        h_neg = np.matmul(v, W.T)
-        h_neg += c
-        sigmoid(h_neg, out=h_neg)
+        if stacked:
+            both = _half_to_sigmoid(_half_activation(gemm, W.T, rows.T, c, 1))
+            V, v = rows[:n], rows[n:]
+            h_pos, h_neg = both[:n], both[n:]
+        else:
+            h_neg = _half_to_sigmoid(_half_activation(gemm, W.T, v.T, c, 1))
         h = uniforms[m * n_visible :].reshape(m, n_hidden)
         np.less(h, h_neg, out=h)
 
@@ -229,7 +260,6 @@ def sgd_step(
 
     # BLAS accumulates into the targets in place; on the transposes
     # (Fortran order) no operand is copied: W^T += a V^T h, b += a V^T w.
-    gemm, gemv = _blas(dtype)
     if momentum:
         target_W, target_b, target_c = velocity
         beta = momentum
@@ -238,12 +268,14 @@ def sgd_step(
         beta = 1.0
         if alpha:
             W *= 1 - rate * alpha
-    gemm(rate / n, V.T, h_pos.T, beta=beta, c=target_W.T, trans_b=1, overwrite_c=1)
-    gemm(-rate / m, v.T, h_neg.T, beta=1.0, c=target_W.T, trans_b=1, overwrite_c=1)
-    gemv(rate, V.T, pos_b, beta=beta, y=target_b, overwrite_y=1)
-    gemv(-rate, v.T, neg_b, beta=1.0, y=target_b, overwrite_y=1)
-    gemv(rate, h_pos.T, pos_c, beta=beta, y=target_c, overwrite_y=1)
-    gemv(-rate, h_neg.T, neg_c, beta=1.0, y=target_c, overwrite_y=1)
+    # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) and
+    # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y).
+    gemm(rate / n, V.T, h_pos.T, beta, target_W.T, 0, 1, 1)
+    gemm(-rate / m, v.T, h_neg.T, 1.0, target_W.T, 0, 1, 1)
+    gemv(rate, V.T, pos_b, beta, target_b, 0, 1, 0, 1, 0, 1)
+    gemv(-rate, v.T, neg_b, 1.0, target_b, 0, 1, 0, 1, 0, 1)
+    gemv(rate, h_pos.T, pos_c, beta, target_c, 0, 1, 0, 1, 0, 1)
+    gemv(-rate, h_neg.T, neg_c, 1.0, target_c, 0, 1, 0, 1, 0, 1)
     if momentum:
         if alpha:
             target_W -= (rate * alpha) * W
@@ -373,6 +405,11 @@ class _LogWeightTable:
         return shift, total
 
 
+# Groups of enumeration blocks of exact ln Z: the unit of work of its
+# threads, enough for a few threads while each group stays long.
+LOG_PARTITION_GROUPS = 16
+
+
 def log_partition(W, b, c, n_jobs=None):
     """Exact ln Z of an RBM by enumerating its smaller layer in blocks.
 
@@ -385,9 +422,9 @@ def log_partition(W, b, c, n_jobs=None):
     c : ndarray of shape (n_hidden,)
         Hidden biases.
     n_jobs : int, default=None
-        joblib threads over ranges of blocks (numpy releases the GIL);
-        ``None`` means 1 unless in a joblib context. The value does not
-        depend on it beyond rounding.
+        joblib threads over groups of blocks (numpy releases the GIL);
+        ``None`` means 1 unless in a joblib context. The result is the same
+        for any value.
 
     Returns
     -------
@@ -402,15 +439,13 @@ def log_partition(W, b, c, n_jobs=None):
     3.4657...
     """
     table = _LogWeightTable(*_smaller_layer_first(W, b, c)[:3])
-    n_jobs = min(effective_n_jobs(n_jobs), table.n_blocks)
-    bounds = np.linspace(0, table.n_blocks, n_jobs + 1).astype(int)
-    if n_jobs == 1:
-        parts = [table.log_sum_exp(0, table.n_blocks)]
-    else:
-        parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(table.log_sum_exp)(start, stop)
-            for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
-        )
+    # Fixed groups of blocks, whatever n_jobs, combined in order: the result
+    # is the same for any number of threads.
+    groups = min(table.n_blocks, LOG_PARTITION_GROUPS)
+    bounds = np.linspace(0, table.n_blocks, groups + 1).astype(int)
+    parts = map_blocks(
+        table.log_sum_exp, zip(bounds[:-1], bounds[1:], strict=True), n_jobs
+    )
     shifts, totals = np.array(parts).T
     return float(logsumexp(shifts, b=totals))
 
