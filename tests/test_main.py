@@ -19,7 +19,10 @@ def binary_file(tmp_path):
 
 def test_main_job_prints_a_table_of_exact_scores(binary_file, tmp_path, capsys):
     saved = tmp_path / "model.joblib"
-    code = main(["--data", str(binary_file), "--n-iter", "2", "--save", str(saved)])
+    code = main(
+        ["--data", str(binary_file), "--n-iter", "2", "--save", str(saved)]
+        + ["--large-components", "0"]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "held-out LL" in out
