@@ -57,6 +57,9 @@ def main(argv=None):
         times = interleaved(
             {
                 "skbm log_partition": lambda: log_partition(W, b, c),
+                "skbm log_partition, n_jobs=2": lambda: log_partition(
+                    W, b, c, n_jobs=2
+                ),
                 "plain numpy loop": lambda: plain_log_z(W, b, c),
             },
             args.repeats,
@@ -69,12 +72,15 @@ def main(argv=None):
             "abs_difference": abs(ours - plain),
             "median_seconds": med,
             "skbm / plain": med["skbm log_partition"] / med["plain numpy loop"],
+            "skbm n_jobs=2 / plain": med["skbm log_partition, n_jobs=2"]
+            / med["plain numpy loop"],
             "all_seconds": times,
         }
         print(
             f"ln Z 64x20: skbm {med['skbm log_partition']:.3f} s, plain "
             f"{med['plain numpy loop']:.3f} s, ratio {result['skbm / plain']:.2f}, "
-            f"|difference| {result['abs_difference']:.1e}",
+            f"|difference| {result['abs_difference']:.1e}; with n_jobs=2 ratio "
+            f"{result['skbm n_jobs=2 / plain']:.2f}",
             flush=True,
         )
         memory = []

@@ -1,0 +1,236 @@
+"""Run every benchmark and write the results page and figure for the docs.
+
+Writes the raw results to ``benchmarks/results/*.json``, a table of every
+figure against its target (issue 9) to ``benchmarks/results.rst`` (included
+by ``doc/benchmarks.rst``) and a bar chart to ``benchmarks/benchmarks.png``.
+
+Run ``python benchmarks/run_all.py [--threads T] [--quick]``, or
+``--report-only`` to redraw the page and figure from the saved JSON.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+
+
+def run(args):
+    import bench_ais
+    import bench_fit
+    import bench_log_z
+    import heldout_digits
+
+    os.makedirs(RESULTS, exist_ok=True)
+    threads = [] if args.threads is None else ["--threads", str(args.threads)]
+    quick = args.quick
+    bench_fit.main(
+        ["--repeats", "3" if quick else "7", "--json", _path("fit")] + threads
+    )
+    bench_log_z.main(
+        ["--repeats", "3" if quick else "7", "--json", _path("log_z")] + threads
+    )
+    bench_ais.main(
+        ["--repeats", "2" if quick else "5", "--json", _path("ais")] + threads
+    )
+    heldout_digits.main(["--json", _path("heldout")])
+    with open(_path("environment"), "w") as f:
+        json.dump(
+            {
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "load_average": os.getloadavg(),
+                "threads": args.threads,
+            },
+            f,
+            indent=1,
+        )
+
+
+def _path(name):
+    return os.path.join(RESULTS, f"{name}.json")
+
+
+def _load(name):
+    with open(_path(name)) as f:
+        return json.load(f)
+
+
+def figures():
+    """(label, measured ratio, target ratio or None, detail) for every figure."""
+    fit = _load("fit")["fit"]
+    log_z = _load("log_z")
+    ais = _load("ais")["ais"]
+    rows = []
+    for row in fit:
+        large = row["workload"].startswith("10000")
+        label = row["workload"].split(",")[-1].strip() if large else "digits x5"
+        med = row["median_seconds"]
+        detail = (
+            f"skbm {med['skbm']:.3f} s, scikit-learn {med['scikit-learn']:.3f} s, "
+            f"bound {med['matmul bound']:.3f} s"
+        )
+        if large:
+            rows.append(
+                (
+                    f"fit {label}: skbm / matmul bound",
+                    row["skbm / matmul bound"],
+                    1.2,
+                    detail,
+                )
+            )
+        rows.append(
+            (
+                f"fit {label}: skbm / scikit-learn",
+                row["skbm / scikit-learn"],
+                0.5 if not large else None,
+                detail,
+            )
+        )
+    lz = log_z["log_z"]
+    med = lz["median_seconds"]
+    rows.append(
+        (
+            "exact ln Z 64x20: skbm / plain numpy",
+            lz["skbm / plain"],
+            0.5,
+            f"skbm {med['skbm log_partition']:.3f} s, "
+            f"plain {med['plain numpy loop']:.3f} s, "
+            f"|difference| {lz['abs_difference']:.1e}",
+        )
+    )
+    ratios = ais["ratios to plain numpy"]
+    med = ais["median_seconds"]
+    rows.append(
+        (
+            "AIS 100x10000 64x20 (forward): skbm / plain numpy",
+            ratios["skbm forward AIS"],
+            0.5,
+            f"skbm {med['skbm forward AIS']:.3f} s, "
+            f"plain {med['plain numpy AIS']:.3f} s",
+        )
+    )
+    return rows
+
+
+def write_report():
+    env = _load("environment")
+    rows = figures()
+    memory = _load("log_z")["memory"]
+    heldout = _load("heldout")
+    ais = _load("ais")["ais"]
+    blas = _load("fit")["blas"]
+    lines = [
+        "Latest recorded run",
+        "~~~~~~~~~~~~~~~~~~~",
+        "",
+        f"Recorded {env['date']} on {env['machine']} "
+        f"(load average {env['load_average'][0]:.1f} from other work), "
+        f"BLAS threads: {env['threads'] or 'all'}; "
+        + ", ".join(
+            f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas
+        )
+        + ". Ratios are medians of interleaved repeats in one process.",
+        "",
+        ".. list-table:: Figures against the targets of issue 9",
+        "   :header-rows: 1",
+        "",
+        "   * - figure",
+        "     - measured",
+        "     - target",
+        "     - met",
+        "     - times",
+    ]
+    for label, ratio, target, detail in rows:
+        met = "--" if target is None else ("yes" if ratio <= target else "no")
+        lines += [
+            f"   * - {label}",
+            f"     - {ratio:.2f}",
+            f"     - {'at most ' + format(target, '.2f') if target else '--'}",
+            f"     - {met}",
+            f"     - {detail}",
+        ]
+    lines += [
+        "",
+        ".. list-table:: Peak memory of exact enumeration (tracemalloc)",
+        "   :header-rows: 1",
+        "",
+        "   * - function",
+        "     - model",
+        "     - peak (MiB)",
+    ]
+    for row in memory:
+        lines += [
+            f"   * - ``{row['function']}``",
+            f"     - {row['shape']}",
+            f"     - {row['peak_mib']:.1f}",
+        ]
+    errors = ais["mean abs error vs exact"]
+    lines += [
+        "",
+        f"AIS accuracy on the same model (exact ln Z {ais['exact_log_z']:.4f}): mean "
+        f"absolute error of ln Z {errors['skbm forward AIS']:.4f} (skbm forward runs) "
+        f"and {errors['plain numpy AIS']:.4f} (plain numpy, one seed per repeat). The "
+        "whole ``score_method='ais'`` estimate (forward and reverse runs) took "
+        f"{ais['median_seconds']['skbm log_partition (forward + reverse)']:.2f} s.",
+        "",
+        "Held-out exact log-likelihood of ``BernoulliRBM2(n_components=16)`` with "
+        "its defaults on binarized digits (70/30 split, seeds 0-9): "
+        f"{heldout['mean_heldout_log_likelihood']:.3f} "
+        f"(std {heldout['std_over_seeds']:.3f}), median fit "
+        f"{heldout['median_fit_seconds']:.2f} s.",
+        "",
+    ]
+    with open(os.path.join(HERE, "results.rst"), "w") as f:
+        f.write("\n".join(lines))
+    plot(rows)
+
+
+def plot(rows):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r[0].replace(": ", "\n") for r in rows]
+    ratios = np.array([r[1] for r in rows])
+    targets = [r[2] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    colors = [
+        "tab:gray" if t is None else ("tab:green" if r <= t else "tab:red")
+        for r, t in zip(ratios, targets, strict=True)
+    ]
+    ax.barh(y, ratios, color=colors)
+    for yi, t in zip(y, targets, strict=True):
+        if t is not None:
+            ax.plot([t, t], [yi - 0.4, yi + 0.4], color="black", lw=2)
+    for yi, r in zip(y, ratios, strict=True):
+        ax.text(r + 0.02, yi, f"{r:.2f}", va="center", fontsize=8)
+    ax.axvline(1.0, color="tab:gray", lw=0.8, ls="--")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel("time ratio (lower is faster); black tick: target of issue 9")
+    ax.set_title("skbm speed, ratios measured in the same run", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(HERE, "benchmarks.png"), dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.report_only:
+        run(args)
+    write_report()
+
+
+if __name__ == "__main__":
+    main()
