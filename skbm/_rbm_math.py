@@ -229,6 +229,8 @@ def sgd_step(
         _half_to_sigmoid(v)
         np.less(uniforms[: m * n_visible].reshape(m, n_visible), v, out=v)
         if stacked:
+            if v.base is not rows:  # gemm wrote to a copy of rows[n:]
+                rows[n:] = v
             both = _half_to_sigmoid(_half_activation(gemm, W.T, rows.T, c, 1))
             V, v = rows[:n], rows[n:]
             h_pos, h_neg = both[:n], both[n:]
@@ -270,12 +272,21 @@ def sgd_step(
             W *= 1 - rate * alpha
     # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) and
     # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y).
-    gemm(rate / n, V.T, h_pos.T, beta, target_W.T, 0, 1, 1)
-    gemm(-rate / m, v.T, h_neg.T, 1.0, target_W.T, 0, 1, 1)
-    gemv(rate, V.T, pos_b, beta, target_b, 0, 1, 0, 1, 0, 1)
-    gemv(-rate, v.T, neg_b, 1.0, target_b, 0, 1, 0, 1, 0, 1)
-    gemv(rate, h_pos.T, pos_c, beta, target_c, 0, 1, 0, 1, 0, 1)
-    gemv(-rate, h_neg.T, neg_c, 1.0, target_c, 0, 1, 0, 1, 0, 1)
+    # BLAS returns its output argument itself unless it had to convert it
+    # (another dtype, assigned by a user), in which case it is copied back.
+    target_WT = target_W.T
+    result = gemm(rate / n, V.T, h_pos.T, beta, target_WT, 0, 1, 1)
+    result = gemm(-rate / m, v.T, h_neg.T, 1.0, result, 0, 1, 1)
+    if result is not target_WT:
+        target_WT[...] = result
+    for target, pos, neg, x_pos, x_neg in (
+        (target_b, V, v, pos_b, neg_b),
+        (target_c, h_pos, h_neg, pos_c, neg_c),
+    ):
+        result = gemv(rate, pos.T, x_pos, beta, target, 0, 1, 0, 1, 0, 1)
+        result = gemv(-rate, neg.T, x_neg, 1.0, result, 0, 1, 0, 1, 0, 1)
+        if result is not target:
+            target[...] = result
     if momentum:
         if alpha:
             target_W -= (rate * alpha) * W

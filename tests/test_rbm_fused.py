@@ -83,3 +83,22 @@ def test_exact_enumeration_memory_is_bounded(function):
     finally:
         tracemalloc.stop()
     assert peak < 256 * 2**20
+
+
+def test_fused_update_with_parameters_of_another_dtype():
+    """A user-assigned float64 bias of a float32 model is still updated."""
+    rng = np.random.default_rng(2)
+    X = (rng.random((30, 6)) < 0.4).astype(np.float32)
+    models = []
+    for dtype in (np.float32, np.float64):
+        model = BernoulliRBM2(n_components=4, n_iter=1, random_state=0).fit(X)
+        model.intercept_visible_ = model.intercept_visible_.astype(dtype)
+        model.intercept_hidden_ = model.intercept_hidden_.astype(dtype)
+        before = model.intercept_visible_.copy()
+        model.partial_fit(X)
+        assert not np.allclose(model.intercept_visible_, before)
+        models.append(model)
+    for name in ("components_", "intercept_visible_", "intercept_hidden_"):
+        np.testing.assert_allclose(
+            getattr(models[0], name), getattr(models[1], name), atol=1e-5
+        )
