@@ -127,8 +127,9 @@ class BoltzmannMachine(BaseBoltzmann):
     ais_betas : int, default=10000
         Intermediate inverse temperatures of each AIS run.
     n_jobs : int, default=None
-        joblib workers for the AIS runs; the estimate is the same for any
-        value. ``None`` means 1 unless in a joblib context.
+        joblib workers for the AIS runs, and threads over the blocks of the
+        exact ln Z; the score is the same for any value. ``None`` means 1
+        unless in a joblib context.
     verbose : int, default=0
         Print the training mean log-likelihood after each epoch ("pcd",
         :meth:`partial_fit`), or the final penalised objective of L-BFGS.
@@ -408,7 +409,7 @@ class BoltzmannMachine(BaseBoltzmann):
         return self.coupling_.shape[0]
 
     def _exact_log_partition(self):
-        return bm_log_partition(self.coupling_, self.intercept_)
+        return bm_log_partition(self.coupling_, self.intercept_, n_jobs=self.n_jobs)
 
     def _ais_problem(self):
         return machine_problem(self.coupling_, self.intercept_, self._ais_base_logits())

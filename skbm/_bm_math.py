@@ -16,7 +16,7 @@ the intercepts; :func:`pack_parameters` and :func:`unpack_parameters` convert.
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from ._enumeration import binary_states, state_blocks
+from ._enumeration import binary_states, map_blocks, state_blocks
 
 
 def _as_float64(coupling, intercept):
@@ -78,7 +78,7 @@ def _block_logits(start, stop, coupling, intercept):
     return states, -bm_energy(states, coupling, intercept)
 
 
-def bm_log_partition(coupling, intercept):
+def bm_log_partition(coupling, intercept, n_jobs=None):
     """Exact ln Z by enumerating all 2^n states in memory-bounded blocks.
 
     Parameters
@@ -87,6 +87,8 @@ def bm_log_partition(coupling, intercept):
         Symmetric couplings with a zero diagonal.
     intercept : ndarray of shape (n_units,)
         Intercepts.
+    n_jobs : int, default=None
+        joblib threads over the blocks; the result is the same for any value.
 
     Returns
     -------
@@ -102,10 +104,13 @@ def bm_log_partition(coupling, intercept):
     """
     coupling, intercept = _as_float64(coupling, intercept)
     n_units = intercept.shape[0]
-    block_sums = [
-        logsumexp(_block_logits(start, stop, coupling, intercept)[1])
-        for start, stop in state_blocks(n_units, n_units)
-    ]
+    block_sums = map_blocks(
+        lambda start, stop: logsumexp(
+            _block_logits(start, stop, coupling, intercept)[1]
+        ),
+        state_blocks(n_units, n_units),
+        n_jobs,
+    )
     return float(logsumexp(block_sums))
 
 

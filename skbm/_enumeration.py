@@ -2,10 +2,14 @@
 
 Exact log partition functions and moments sum over all 2**n binary states.
 The states are generated block by block, so that memory stays bounded
-whatever ``n``; the per-block results are combined in float64.
+whatever ``n``; the per-block results are combined in float64. Blocks may
+be computed on joblib threads (numpy releases the GIL); they are fixed by the
+problem, not by the number of threads, and combined in order, so results do
+not depend on ``n_jobs``.
 """
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 
 # Bytes one block of float64 work arrays may take. A few such arrays are alive
 # at once, so exact enumeration stays far below 256 MiB at every size.
@@ -70,3 +74,40 @@ def state_blocks(n_bits, row_width, block_bytes=BLOCK_BYTES):
     block = max(1, block_bytes // (8 * max(row_width, n_bits, 1)))
     for start in range(0, n_states, block):
         yield start, min(start + block, n_states)
+
+
+def map_blocks(function, bounds, n_jobs=None):
+    """``[function(start, stop) for start, stop in bounds]``, on joblib threads.
+
+    The blocks are shared-memory work on numpy arrays, so they always run on
+    threads (``require="sharedmem"``), also inside a process-based joblib
+    context such as a dask or loky backend.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(start, stop)``, the result of one block.
+    bounds : iterable of (int, int)
+        The blocks, for example from :func:`state_blocks`.
+    n_jobs : int, default=None
+        Threads, as in joblib; ``None`` means 1 unless in a joblib context.
+        Never more threads than blocks.
+
+    Returns
+    -------
+    results : list
+        The results in the order of ``bounds``, whatever ``n_jobs``.
+
+    Examples
+    --------
+    >>> from skbm._enumeration import map_blocks
+    >>> map_blocks(lambda start, stop: stop - start, [(0, 3), (3, 4)], n_jobs=2)
+    [3, 1]
+    """
+    bounds = list(bounds)
+    n_jobs = min(effective_n_jobs(n_jobs), len(bounds))
+    if n_jobs <= 1:
+        return [function(start, stop) for start, stop in bounds]
+    return Parallel(n_jobs=n_jobs, require="sharedmem")(
+        delayed(function)(start, stop) for start, stop in bounds
+    )

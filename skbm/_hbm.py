@@ -135,8 +135,9 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     ais_betas : int, default=10000
         Intermediate inverse temperatures of each AIS run.
     n_jobs : int, default=None
-        joblib workers for the AIS runs; the estimates are the same for any
-        value. ``None`` means 1 unless in a joblib context.
+        joblib workers for the AIS runs, and threads over the blocks of the
+        exact ln Z; the scores are the same for any value. ``None`` means 1
+        unless in a joblib context.
     verbose : int, default=0
         Print a line per epoch with the training mean log-likelihood.
     random_state : int, RandomState instance or None, default=None
@@ -407,7 +408,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         return self.coupling_.shape[0] << min(hidden_bits, MAX_EXACT_BITS)
 
     def _exact_log_partition(self):
-        return hbm_log_partition(self.coupling_, self.intercept_)
+        return hbm_log_partition(self.coupling_, self.intercept_, n_jobs=self.n_jobs)
 
     def _ais_base_logits(self):
         # Visible units at the training-data means, hidden units uniform.

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from ._bm_math import softplus
-from ._enumeration import binary_states, state_blocks
+from ._enumeration import binary_states, map_blocks, state_blocks
 
 
 def independent_split(adjacency, free):
@@ -142,9 +142,17 @@ class _SumOut:
         logits += softplus(field).sum(axis=2)
         return logits, states, field
 
-    def log_sum(self):
-        """ln of the sum over the free units, for each row, float64."""
-        sums = [logsumexp(self.block(*b)[0], axis=1) for b in self.bounds]
+    def log_sum(self, n_jobs=None):
+        """ln of the sum over the free units, for each row, float64.
+
+        The blocks run on ``n_jobs`` joblib threads; the result is the same
+        for any value.
+        """
+        sums = map_blocks(
+            lambda start, stop: logsumexp(self.block(start, stop)[0], axis=1),
+            self.bounds,
+            n_jobs,
+        )
         return logsumexp(np.stack(sums, axis=1), axis=1)
 
     def statistics(self, weights=None):
@@ -284,7 +292,7 @@ def clamped_statistics(V, coupling, intercept, adjacency=None):
     return mean, second
 
 
-def hbm_log_partition(coupling, intercept, adjacency=None):
+def hbm_log_partition(coupling, intercept, adjacency=None, n_jobs=None):
     """Exact ln Z, enumerating all units but a greedy independent set.
 
     The units of the independent set are summed in closed form, so a
@@ -299,6 +307,9 @@ def hbm_log_partition(coupling, intercept, adjacency=None):
         Intercepts.
     adjacency : ndarray of bool of shape (n_units, n_units), default=None
         Which couplings may be nonzero; ``None`` means ``coupling != 0``.
+    n_jobs : int, default=None
+        joblib threads over the enumeration blocks; the result is the same
+        for any value.
 
     Returns
     -------
@@ -312,7 +323,7 @@ def hbm_log_partition(coupling, intercept, adjacency=None):
     >>> round(hbm_log_partition(np.zeros((3, 3)), np.zeros(3)), 6)  # ln 8
     2.079442
     """
-    return float(_free_sum(coupling, intercept, adjacency).log_sum()[0])
+    return float(_free_sum(coupling, intercept, adjacency).log_sum(n_jobs)[0])
 
 
 def hbm_moments(coupling, intercept, adjacency=None):
