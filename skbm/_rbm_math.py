@@ -112,9 +112,12 @@ def _blas(dtype):
 
 
 @functools.lru_cache
-def _uniform_weights(n, dtype):
-    # Read-only, since it is shared between calls.
-    weights = np.full(n, 1.0 / n, dtype=dtype)
+def _phase_weights(n, m, dtype):
+    # 1/n for the n rows of the data phase, -1/m for the m rows of the
+    # model phase. Read-only, since it is shared between calls.
+    weights = np.empty(n + m, dtype=dtype)
+    weights[:n] = 1.0 / n
+    weights[n:] = -1.0 / m
     weights.flags.writeable = False
     return weights
 
@@ -232,36 +235,38 @@ def sgd_step(
             if v.base is not rows:  # gemm wrote to a copy of rows[n:]
                 rows[n:] = v
             both = _half_to_sigmoid(_half_activation(gemm, W.T, rows.T, c, 1))
-            V, v = rows[:n], rows[n:]
-            h_pos, h_neg = both[:n], both[n:]
+            h_neg = both[n:]
         else:
             h_neg = _half_to_sigmoid(_half_activation(gemm, W.T, v.T, c, 1))
         h = uniforms[m * n_visible :].reshape(m, n_hidden)
         np.less(h, h_neg, out=h)
+    if rows is None:
+        # CD: stack the phases like PCD's last step does.
+        rows = np.concatenate((V, v))
+        both = np.concatenate((h_pos, h_neg))
 
-    # The bias gradients are weighted sums of the batch rows: grad_b =
-    # pos_b @ V - neg_b @ v and grad_c = pos_c @ h_pos - neg_c @ h_neg.
+    # With the phases stacked, rows = [V; v] and both = [P(h|V); P(h|v)], the
+    # gradient is grad_W = both^T diag(s) rows, grad_b = rows^T w_b and
+    # grad_c = both^T w_c, where s = [1/n, ..., -1/m, ...] weighs the phases.
+    signs = _phase_weights(n, m, dtype)
     pos_h = None
     if visible_offset is None:
-        pos_b = pos_c = _uniform_weights(n, dtype)
-        neg_b = neg_c = _uniform_weights(m, dtype)
+        weights_b = weights_c = signs
     else:
-        # Centered gradient, written with centered batches: the weight part
-        # is (h - lam)^T (v - mu) and, with it, the bias parts translated to
+        # Centered gradient, written with centered rows: the weight part is
+        # (h - lam)^T (v - mu) and, with it, the bias parts translated to
         # the standard parameters keep the form above with other weights.
         mu, lam = visible_offset, hidden_offset
-        pos_h = h_pos.mean(axis=0)
-        V = V - mu
-        v -= mu
-        h_pos -= lam
-        h_neg -= lam
-        pos_b = (1 - h_pos @ lam) / n
-        neg_b = (1 - h_neg @ lam) / m
-        pos_c = (1 - V @ mu) / n
-        neg_c = (1 - v @ mu) / m
+        pos_h = both[:n].mean(axis=0)
+        rows -= mu
+        both -= lam
+        weights_b = 1 - both @ lam
+        weights_b *= signs
+        weights_c = 1 - rows @ mu
+        weights_c *= signs
 
     # BLAS accumulates into the targets in place; on the transposes
-    # (Fortran order) no operand is copied: W^T += a V^T h, b += a V^T w.
+    # (Fortran order) no operand is copied: W^T += a rows^T both, b += a rows^T w.
     if momentum:
         target_W, target_b, target_c = velocity
         beta = momentum
@@ -270,23 +275,22 @@ def sgd_step(
         beta = 1.0
         if alpha:
             W *= 1 - rate * alpha
-    # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) and
-    # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y).
-    # BLAS returns its output argument itself unless it had to convert it
-    # (another dtype, assigned by a user), in which case it is copied back.
-    target_WT = target_W.T
-    result = gemm(rate / n, V.T, h_pos.T, beta, target_WT, 0, 1, 1)
-    result = gemm(-rate / m, v.T, h_neg.T, 1.0, result, 0, 1, 1)
-    if result is not target_WT:
-        target_WT[...] = result
-    for target, pos, neg, x_pos, x_neg in (
-        (target_b, V, v, pos_b, neg_b),
-        (target_c, h_pos, h_neg, pos_c, neg_c),
+    # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y)
+    # and gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) return
+    # their output argument itself unless they had to convert it (another
+    # dtype, assigned by a user): then it is copied back.
+    for target, stacked_rows, weights in (
+        (target_b, rows, weights_b),
+        (target_c, both, weights_c),
     ):
-        result = gemv(rate, pos.T, x_pos, beta, target, 0, 1, 0, 1, 0, 1)
-        result = gemv(-rate, neg.T, x_neg, 1.0, result, 0, 1, 0, 1, 0, 1)
+        result = gemv(rate, stacked_rows.T, weights, beta, target, 0, 1, 0, 1, 0, 1)
         if result is not target:
             target[...] = result
+    both *= signs[:, None]
+    target_WT = target_W.T
+    result = gemm(rate, rows.T, both.T, beta, target_WT, 0, 1, 1)
+    if result is not target_WT:
+        target_WT[...] = result
     if momentum:
         if alpha:
             target_W -= (rate * alpha) * W
