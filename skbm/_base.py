@@ -354,6 +354,7 @@ class BaseBoltzmann(
         learning_rate,
         momentum=0.0,
         shuffle=True,
+        update=None,
     ):
         """Stochastic gradient ascent on the log-likelihood, epoch by epoch.
 
@@ -379,7 +380,12 @@ class BaseBoltzmann(
             Heavy-ball momentum; the velocity persists across calls.
         shuffle : bool, default=True
             Whether to visit the rows in a fresh random order each epoch.
+        update : callable, default=None
+            ``update(params, velocity, batch, rng, rate, momentum)`` that applies
+            the whole update in place (gradient and heavy-ball step), for a
+            model that fuses them; ``gradient`` is then not called.
         """
+        # Copies are C-contiguous, which in-place BLAS updates rely on.
         params = {name: getattr(self, name).copy() for name in self._parameter_names}
         velocity = getattr(self, "_velocity", None)
         velocity = (
@@ -399,6 +405,9 @@ class BaseBoltzmann(
                     else learning_rate
                 )
                 rows = X[order[batch]] if shuffle else X[batch]
+                if update is not None:
+                    update(params, velocity, rows, rng, rate, momentum)
+                    continue
                 grads = gradient(params, rows, rng)
                 for name, grad in grads.items():
                     step = velocity[name]

@@ -4,6 +4,7 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
@@ -19,6 +20,7 @@ from ._rbm_math import (
     sample_bernoulli,
     sample_exact,
     sample_gibbs,
+    sgd_step,
     visible_probabilities,
 )
 
@@ -260,7 +262,41 @@ class BernoulliRBM2(BaseBoltzmann):
             learning_rate=self._learning_rate_schedule(n_epochs),
             momentum=self.momentum,
             shuffle=self.shuffle,
+            # Dense CD/PCD batches take the fused in-place update of
+            # sgd_step; sparse data and the other solvers use _gradient.
+            update=(
+                self._fused_step
+                if self.solver in ("pcd", "cd") and not sp.issparse(X)
+                else None
+            ),
         )
+
+    def _fused_step(self, params, velocity, V, rng, rate, momentum):
+        """The update of _gradient plus the heavy-ball step, done in place."""
+        chains, pos_h = sgd_step(
+            params["components_"],
+            params["intercept_visible_"],
+            params["intercept_hidden_"],
+            V,
+            rng,
+            chains=self.h_samples_ if self.solver == "pcd" else None,
+            n_gibbs_steps=self.n_gibbs_steps,
+            rate=rate,
+            momentum=momentum,
+            velocity=(
+                velocity["components_"],
+                velocity["intercept_visible_"],
+                velocity["intercept_hidden_"],
+            ),
+            alpha=self.alpha,
+            visible_offset=self._visible_offset,
+            hidden_offset=self._hidden_offset,
+        )
+        self.h_samples_ = chains
+        if self.centering:
+            self._hidden_offset = (
+                1 - HIDDEN_OFFSET_RATE
+            ) * self._hidden_offset + HIDDEN_OFFSET_RATE * pos_h
 
     def _learning_rate_schedule(self, n_epochs):
         # partial_fit has no horizon to decay over: it keeps the rate constant.
