@@ -56,9 +56,10 @@ from ._rbm_math import softplus
 
 # Runs per chunk: the unit of parallel work and of seeding. Chunks are
 # computed separately, so this sets how results depend on ais_runs (not on
-# n_jobs). At 50 runs the per-step numpy overhead is shared by enough runs;
-# 100 default runs still make two chunks for two workers.
-CHUNK_RUNS = 50
+# n_jobs). A chunk pays a fixed cost per step (about 16 numpy calls), which
+# two chunks of 50 paid twice (25% slower than one of 100 on one core), so
+# the default 100 runs are one chunk and workers help from 200 runs on.
+CHUNK_RUNS = 100
 
 # Uniform steps of Salakhutdinov and Murray (2008): 500 betas up to 0.5
 # (steps of 1e-3), 4000 up to 0.9 (1e-4) and 10000 up to 1 (1e-5).
@@ -71,6 +72,14 @@ N_STANDARD_ERRORS = 3.0
 # Steps of uniform draws taken from a stream at once (fixed, so that draws
 # do not depend on how chains are batched).
 PAGE_STEPS = 32
+
+# Largest |beta_k - beta_{k-1}| * |field| for which a weight increment is
+# computed by the log1p form (see ``anneal``); beyond it, expm1 of the step
+# and the cancellation in log1p near -1 would lose accuracy.
+FAST_STEP_BOUND = 5.0
+
+# Bits of the float32 1.0: OR-ed with 23 random mantissa bits, a float in [1, 2).
+ONE_FLOAT32_BITS = np.uint32(0x3F800000)
 
 # Mean-field sweeps for the base model of the clamped hidden units.
 MEAN_FIELD_SWEEPS = 30
@@ -254,11 +263,15 @@ def sampled_units(draw, sampled, n_samples, rng):
 
 
 class PagedUniforms:
-    """Uniform draws for one AIS step at a time, from one stream per group of chains.
+    """Logistic draws for the AIS transitions, a page of steps at a time.
 
     Stream ``i`` feeds ``rows`` consecutive chains. Every stream is read in
-    pages of ``PAGE_STEPS`` steps, so the numbers a chain receives depend on
-    its own stream only, not on which other streams are batched with it.
+    pages of ``PAGE_STEPS`` steps of float32 uniforms (first those of the
+    summed units, then those of the sampled units), so the numbers a chain
+    receives depend on its own stream only, not on which other streams are
+    batched with it. A page is returned as ``logit(u) = ln(u / (1 - u))``:
+    ``u < expit(t)`` exactly when ``logit(u) < t``, so a transition compares
+    fields with these draws and evaluates no sigmoid.
 
     Parameters
     ----------
@@ -267,24 +280,78 @@ class PagedUniforms:
     rows : int
         Chains per stream.
     width : int
-        Uniforms per chain and step.
+        Draws per chain and step, n_R + n_K.
     """
 
     def __init__(self, rngs, rows, width):
         self.rngs, self.rows, self.width = rngs, rows, width
-        self.page, self.index = None, PAGE_STEPS
+        self.buffers = None
 
-    def __call__(self):
-        if self.index == PAGE_STEPS:
-            shape = (PAGE_STEPS, self.rows, self.width)
-            self.page = np.concatenate([rng.random(shape) for rng in self.rngs], axis=1)
-            self.index = 0
-        self.index += 1
-        return self.page[self.index - 1]
+    def page(self, n_r):
+        """The next page: logits of uniforms for R and for K.
+
+        Parameters
+        ----------
+        n_r : int
+            Draws per chain and step for the summed units; the other
+            ``width - n_r`` are for the sampled units.
+
+        Returns
+        -------
+        logits_R, logits_K : ndarray of shape (PAGE_STEPS, n_chains, n)
+            Float32, n = n_r and width - n_r; a uniform of exactly 0 gives
+            -inf. Buffers overwritten by the next call (fresh arrays would
+            cost page faults), which callers may modify.
+        """
+        if self.buffers is None:
+            n_chains = self.rows * len(self.rngs)
+            self.buffers = [
+                np.empty((PAGE_STEPS, n_chains, n), np.float32)
+                for n in (n_r, self.width - n_r)
+            ]
+            self.spare = [np.empty_like(buffer) for buffer in self.buffers]
+        for index, rng in enumerate(self.rngs):
+            chains = slice(index * self.rows, (index + 1) * self.rows)
+            for buffer in self.buffers:
+                # 23 random bits per draw, from 32 of the raw 64-bit outputs,
+                # as the mantissa of a float32 v in [1, 2); u = v - 1.
+                count = PAGE_STEPS * self.rows * buffer.shape[2]
+                raw = rng.bit_generator.random_raw((count + 1) // 2)
+                bits = raw.view(np.uint32)[:count].reshape(
+                    PAGE_STEPS, self.rows, buffer.shape[2]
+                )
+                np.right_shift(bits, 9, out=buffer.view(np.uint32)[:, chains])
+        with np.errstate(divide="ignore"):
+            for v, spare in zip(self.buffers, self.spare, strict=True):
+                np.bitwise_or(
+                    v.view(np.uint32), ONE_FLOAT32_BITS, out=v.view(np.uint32)
+                )
+                np.subtract(2, v, out=spare)
+                v -= 1
+                np.divide(v, spare, out=v)
+                np.log(v, out=v)
+        return self.buffers
 
 
 def anneal(problem, states, betas, uniforms):
     """One batch of AIS runs along ``betas``, vectorised over the chains.
+
+    Per step, the log weights take ln f_new(x) - ln f_old(x) in float64.
+    Given s = x W_KR + b_R - a_R on a summed unit and t = a_R + beta * s, the
+    unit contributes softplus(t_new) - softplus(t_old), computed as
+    ln(1 + (exp(step * s) - 1) / (1 + exp(-t_old))) with step = new - old:
+    exact to about 1e-16 absolute, with no cancellation between two large
+    softplus values, while |step| * |s| <= ``FAST_STEP_BOUND`` (checked per
+    chain and step against the largest |s| a state can give); larger steps
+    use the difference of two softplus. The part of ln f linear in beta,
+    x . (b_K - a_K) (+ 1/2 x W_KK x), rides along as one more summed unit
+    with base logit +inf, whose term is then step times that part and which
+    is never switched on, so that every array of a step is contiguous.
+
+    The transitions compare fields with the logistic draws of
+    :class:`PagedUniforms`, turned once per page into thresholds: a unit is
+    on when its threshold is below its field. The fields of K are float32
+    products; the log weights stay float64.
 
     Parameters
     ----------
@@ -293,11 +360,12 @@ def anneal(problem, states, betas, uniforms):
     states : ndarray of shape (n_chains, n_K)
         Start states, exact draws of the distribution at ``betas[0]``.
     betas : ndarray of shape (n_betas,)
-        Inverse temperatures in the order they are visited: increasing for
-        forward AIS, decreasing for reverse AIS.
-    uniforms : callable
-        ``uniforms()`` returns the (n_chains, n_R + n_K) uniform draws of one
-        transition: the first n_R columns for R, then one per unit of K.
+        Non-negative inverse temperatures in the order they are visited:
+        increasing for forward AIS, decreasing for reverse AIS.
+    uniforms : PagedUniforms
+        ``uniforms.page()`` returns the logistic draws of ``PAGE_STEPS``
+        transitions, shape (PAGE_STEPS, n_chains, n_R + n_K): the first n_R
+        columns for R, then one per unit of K.
 
     Returns
     -------
@@ -307,6 +375,9 @@ def anneal(problem, states, betas, uniforms):
     states : ndarray of shape (n_chains, n_K)
         Final states.
     """
+    betas = np.asarray(betas, dtype=np.float64)
+    if np.any(betas < 0):
+        raise ValueError("Inverse temperatures must not be negative.")
     states = np.asarray(states, dtype=np.float64)
     n_chains, n_k = states.shape
     b_K, b_R = np.asarray(problem.b_K, float), np.asarray(problem.b_R, float)
@@ -314,73 +385,141 @@ def anneal(problem, states, betas, uniforms):
     W_KR = np.asarray(problem.W_KR, float)
     W_KK = None if problem.W_KK is None else np.asarray(problem.W_KK, float)
     n_r = W_KR.shape[1]
-    # All units in one array, K first: one product per block gives its field.
-    z = np.zeros((n_chains, n_k + n_r))
-    z[:, :n_k] = states
-    x = z[:, :n_k]
-    # One product x @ [W_KK | W_KR] gives the quadratic term and the fields on R.
-    W_all = W_KR if W_KK is None else np.hstack([W_KK, W_KR])
-    offset = 0 if W_KK is None else n_k
-    # ln f_beta = ln f_0 + beta * (target - base): the linear part on K and,
-    # per unit of R, softplus(a_j + beta * (field_j - a_j)).
+    n_s = n_r + 1  # the summed units and the linear part
+    # ln f_beta = ln f_0 + beta * (target - base): the linear part on K, the
+    # quadratic part 1/2 x W_KK x and, per unit of R, softplus(a + beta * s).
     linear_K = b_K - a_K
     shift_R = b_R - a_R
-    per_chain_linear = linear_K.ndim == 2 or W_KK is not None
-    W_RK = W_KR.T
-    W_to_K = W_RK if W_KK is None else np.vstack([W_KK, W_RK])
-    sources = z[:, n_k:] if W_KK is None else z
-    # Per block: its weight columns, target-minus-base and base intercepts,
-    # and where its units and uniforms are (slices where contiguous).
+    quadratic = W_KK is not None
+    # Weight product [x, 1] @ [[W_KR, linear_K, 1/2 W_KK], [shift_R, 0, 0]]:
+    # the fields s, the linear part (if one row for all chains), then x W_KK.
+    W_aug = np.zeros((n_k + 1, n_s + (n_k if quadratic else 0)))
+    W_aug[:n_k, :n_r] = W_KR
+    if linear_K.ndim == 1:
+        W_aug[:n_k, n_r] = linear_K
+    if shift_R.ndim == 1:
+        W_aug[n_k, :n_r] = shift_R
+    if quadratic:
+        W_aug[:n_k, n_s:] = 0.5 * W_KK
+    xw = np.ones((n_chains, n_k + 1))
+    xw[:, :n_k] = states
+    x = xw[:, :n_k]
+    product = np.empty((n_chains, W_aug.shape[1]))
+    s, quad = product[:, :n_s], product[:, n_s:]
+    base = np.full((n_chains, n_s) if a_R.ndim == 2 else n_s, np.inf)
+    base[..., :n_r] = a_R
+    zero_base_R = not np.any(a_R)
+    terms, sigma = np.empty((n_chains, n_s)), np.empty((n_chains, n_s))
+    total = np.empty(n_chains)
+    # Per chain, the largest |step| for which the fast form is used: |s| is
+    # at most sum_i |W_ij| + |shift_j|, and the linear part (whose term is
+    # ln(exp(step * value))) at most the sum of its absolute coefficients.
+    bound_R = np.max(np.abs(W_KR).sum(axis=0) + np.abs(shift_R), axis=-1, initial=0)
+    bound_linear = np.abs(linear_K).sum(axis=-1)
+    if quadratic:
+        bound_linear = bound_linear + 0.5 * np.abs(W_KK).sum()
+    with np.errstate(divide="ignore"):
+        limit = np.minimum(
+            FAST_STEP_BOUND / bound_R, 100 * FAST_STEP_BOUND / bound_linear
+        )
+    limit = np.broadcast_to(limit, (n_chains,))
+    order = np.argsort(limit, kind="stable")
+    steps = np.diff(betas)
+    n_slow = np.searchsorted(limit[order], np.abs(steps), side="left").tolist()
+    # Sampling, in float32: sources are h (bipartite) or [x, h], each with the
+    # column of the linear part, which stays 0 (its threshold is +inf).
+    n_sources = n_s + (n_k if quadratic else 0)
+    sources = np.zeros((n_chains, n_sources), np.float32)
+    hidden = sources[:, n_sources - n_s :]
+    W_to_K = np.zeros((n_sources, n_k), np.float32)
+    W_to_K[n_sources - n_s : n_sources - 1] = W_KR.T
+    if quadratic:
+        W_to_K[:n_k] = W_KK
+        sources[:, :n_k] = states
+    target = sources if quadratic else xw
     prepared = []
     for block in problem.blocks:
         block = np.asarray(block, dtype=np.intp)
         contiguous = len(block) and np.all(np.diff(block) == 1)
         units = slice(block[0], block[-1] + 1) if contiguous else block
-        draws = (
-            slice(n_r + block[0], n_r + block[-1] + 1) if contiguous else n_r + block
-        )
         prepared.append(
             (
                 np.ascontiguousarray(W_to_K[:, block]),
-                linear_K[..., block],
-                a_K[..., block],
+                np.empty((n_chains, len(block)), np.float32),
                 units,
-                draws,
             )
         )
+    a_K32, linear_K32 = a_K.astype(np.float32), linear_K.astype(np.float32)
+    thresholds_R = np.full((PAGE_STEPS, n_chains, n_s), np.inf)
+    scale = np.ones((PAGE_STEPS, 1, 1))
     log_w = np.zeros(n_chains)
     last = len(betas) - 1
-    for k in range(1, last + 1):
-        old, new = float(betas[k - 1]), float(betas[k])
-        product = x @ W_all
-        excess_R = product[:, offset:]
-        excess_R += shift_R
-        if per_chain_linear:
-            linear = linear_K + 0.5 * product[:, :offset] if offset else linear_K
-            linear = np.einsum("ij,ij->i", x, np.broadcast_to(linear, x.shape))
-        else:
-            linear = x @ linear_K
-        temp_old = excess_R * old
-        temp_old += a_R
-        temp_new = excess_R * new
-        temp_new += a_R
-        linear *= new - old
-        log_w += linear
-        log_w += softplus(temp_new).sum(axis=1)
-        log_w -= softplus(temp_old, out=temp_old).sum(axis=1)
-        if k == last:
-            break
-        # Transition leaving f_new invariant: R given K, then K block by block,
-        # each from expit(a + new * (field + b - a)).
-        uniform = uniforms()
-        z[:, n_k:] = uniform[:, :n_r] < expit(temp_new, out=temp_new)
-        for columns, shift, base, units, draws in prepared:
-            field = sources @ columns
-            field += shift
-            field *= new
-            field += base
-            z[:, units] = uniform[:, draws] < expit(field, out=field)
+    page_index = PAGE_STEPS
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        for k in range(1, last + 1):
+            old, new, step = float(betas[k - 1]), float(betas[k]), float(steps[k - 1])
+            np.matmul(xw, W_aug, out=product)
+            if shift_R.ndim == 2:
+                s[:, :n_r] += shift_R
+            if quadratic:
+                s[:, n_r] += np.einsum("ij,ij->i", x, quad)
+            if linear_K.ndim == 2:
+                s[:, n_r] += np.einsum("ij,ij->i", x, linear_K)
+            np.multiply(s, step, out=terms)
+            slow = n_slow[k - 1]
+            if slow < n_chains:
+                np.multiply(s, -old, out=sigma)
+                sigma -= base
+                np.exp(sigma, out=sigma)
+                sigma += 1.0
+                np.exp(terms, out=terms)
+                terms -= 1.0
+                terms /= sigma
+                terms += 1.0
+                np.log(terms, out=terms)
+            if slow:
+                rows = order[:slow]
+                s_rows = s[rows, :n_r]
+                a_rows = a_R[rows] if a_R.ndim == 2 else a_R
+                terms[rows, :n_r] = softplus(new * s_rows + a_rows) - softplus(
+                    old * s_rows + a_rows
+                )
+                terms[rows, n_r] = step * s[rows, n_r]
+            # A row sum that does not depend on the number of rows (gemv may).
+            log_w += np.einsum("ij->i", terms, out=total)
+            if k == last:
+                break
+            # Transition leaving f_new invariant: R given K, then K block by
+            # block; a unit is on when its logistic draw is below
+            # a + new * (field + b - a), i.e. (draw - a) / new - (b - a) < field.
+            if page_index == PAGE_STEPS:
+                logits_R, thresholds_K = uniforms.page(n_r)
+                page_betas = betas[k : k + PAGE_STEPS]
+                scale[: len(page_betas), 0, 0] = 1.0 / page_betas
+                np.multiply(logits_R, scale, out=thresholds_R[:, :, :n_r])
+                if not zero_base_R:
+                    thresholds_R[:, :, :n_r] -= a_R * scale
+                scale32 = scale.astype(np.float32)
+                thresholds_K *= scale32
+                thresholds_K -= a_K32 * scale32 + linear_K32
+                page_index = 0
+            np.less(thresholds_R[page_index], s, out=hidden)
+            draws_K = thresholds_K[page_index]
+            for columns, field, units in prepared:
+                np.matmul(sources, columns, out=field)
+                if isinstance(units, slice):
+                    np.less(draws_K[:, units], field, out=target[:, units])
+                else:
+                    target[:, units] = draws_K[:, units] < field
+            if quadratic:
+                x[...] = sources[:, :n_k]
+            page_index += 1
     return log_w, x.copy()
+
+
+def _stream(seed):
+    """The generator of a seed: SFC64, whose raw outputs are the cheapest."""
+    return np.random.Generator(np.random.SFC64(seed))
 
 
 def _chunks(n_runs):
@@ -391,13 +530,13 @@ def _chunks(n_runs):
 
 
 def _forward_chunk(problem, betas, n_chains, seed):
-    rng = np.random.default_rng(seed)
+    rng = _stream(seed)
     start = problem.sample_base(n_chains, rng)
     return anneal(problem, start, betas, _uniforms(problem, n_chains, rng))[0]
 
 
 def _reverse_chunk(problem, betas, n_chains, seed, sample_target):
-    rng = np.random.default_rng(seed)
+    rng = _stream(seed)
     start = sample_target(n_chains, rng)
     return anneal(problem, start, betas[::-1], _uniforms(problem, n_chains, rng))[0]
 
@@ -522,7 +661,7 @@ def _row_stream(seed, row):
     """The generator of one visible row: seeded by its content, not position."""
     digest = hashlib.blake2b(row.tobytes(), digest_size=16).digest()
     words = np.frombuffer(digest, dtype=np.uint32).tolist()
-    return np.random.default_rng([seed, CLAMPED, *words])
+    return _stream([seed, CLAMPED, *words])
 
 
 def _clamped_batch(problem, rows, n_runs, betas, seed):
@@ -589,7 +728,9 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
     inverse = np.ravel(inverse)
     W_vv, W_vh = W[:n_visible, :n_visible], W[:n_visible, n_visible:]
     W_hh, b_h = W[n_visible:, n_visible:], b[n_visible:]
-    visible_part = 0.5 * np.einsum("ij,ij->i", rows @ W_vv, rows) + rows @ b[:n_visible]
+    # Row by row (einsum): a matrix-vector product rows @ b can round the
+    # same row differently with the number of rows.
+    visible_part = np.einsum("ij,ij->i", rows, 0.5 * (rows @ W_vv) + b[:n_visible])
     adjacency = W_hh != 0
     K, R = independent_split(adjacency, range(b_h.shape[0]))
     field = rows @ W_vh + b_h
@@ -614,8 +755,9 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
         a_R=base[:, R],
         blocks=tuple(greedy_coloring(adjacency[np.ix_(K, K)])),
     )
-    # Rows per batch: keep a page of uniforms within BLOCK_BYTES.
-    per_row = 8 * PAGE_STEPS * n_runs * max(b_h.shape[0], 1)
+    # Rows per batch: keep a page of draws within BLOCK_BYTES (per draw, the
+    # float32 page and its spare, a raw half-word and float64 thresholds).
+    per_row = 20 * PAGE_STEPS * n_runs * max(b_h.shape[0], 1)
     size = max(1, BLOCK_BYTES // per_row)
     batches = [
         np.arange(start, min(start + size, len(rows)))
