@@ -4,13 +4,15 @@ skbm's forward AIS (``skbm._ais.forward_log_weights``, the runs behind
 ``score_method="ais"``) against a plain vectorised numpy loop of the same
 algorithm (Salakhutdinov and Murray, 2008: hidden units summed out with
 ``np.logaddexp``, the same base model and schedule). Both estimates are
-compared with the exact ln Z. The whole estimator call (forward and reverse
-runs) is timed too. Run ``python benchmarks/bench_ais.py [--repeats N]``.
+compared with the exact ln Z (every call draws from a new seed). The whole
+estimator call (forward and reverse runs) is timed too. Run
+``python benchmarks/bench_ais.py [--repeats N]``.
 """
 
 import argparse
 import copy
 import json
+import time
 
 import numpy as np
 from _common import blas_info, digits_binary, interleaved, median
@@ -57,17 +59,19 @@ def main(argv=None):
     W, b, c = model.components_, model.intercept_visible_, model.intercept_hidden_
     a = np.asarray(problem.a_K)
     estimates = {"skbm forward AIS": [], "plain numpy AIS": []}
+    # A new seed for every call, so that the errors are over seeds.
+    seeds = iter(range(10**6))
 
     def ours(n_jobs):
         def run():
-            log_w = forward_log_weights(problem, betas, N_RUNS, seed=0, n_jobs=n_jobs)
+            log_w = forward_log_weights(
+                problem, betas, N_RUNS, seed=next(seeds), n_jobs=n_jobs
+            )
             estimates["skbm forward AIS"].append(
                 log_z_base + logsumexp(log_w) - np.log(N_RUNS)
             )
 
         return run
-
-    seeds = iter(range(10**6))
 
     def plain():
         rng = np.random.default_rng(next(seeds))
@@ -94,6 +98,8 @@ def main(argv=None):
         "exact_log_z": exact,
         "median_seconds": med,
         "ratios to plain numpy": {k: v / plain_time for k, v in med.items()},
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "estimates": estimates,
         "mean abs error vs exact": {
             k: float(np.mean(np.abs(np.array(v) - exact))) for k, v in estimates.items()
         },
