@@ -24,6 +24,7 @@ def run(args):
     import bench_ais
     import bench_fit
     import bench_log_z
+    import bench_sweeps
     import heldout_digits
 
     os.makedirs(RESULTS, exist_ok=True)
@@ -37,6 +38,9 @@ def run(args):
     )
     bench_ais.main(
         ["--repeats", "2" if quick else "5", "--json", _path("ais")] + threads
+    )
+    bench_sweeps.main(
+        ["--repeats", "3" if quick else "7", "--json", _path("sweeps")] + threads
     )
     heldout_digits.main(["--json", _path("heldout")])
     with open(_path("environment"), "w") as f:
@@ -112,7 +116,8 @@ def figures():
             ratios["skbm forward AIS"],
             0.5,
             f"skbm {med['skbm forward AIS']:.3f} s, "
-            f"plain {med['plain numpy AIS']:.3f} s",
+            f"plain {med['plain numpy AIS']:.3f} s"
+            + (f", measured {ais['date']}" if "date" in ais else ""),
         )
     )
     return rows
@@ -192,12 +197,21 @@ def write_report():
                 f"     - {row['skbm / matmul bound']:.2f}",
                 f"     - {row['skbm / scikit-learn']:.2f}",
             ]
+    if os.path.isfile(_path("sweeps")):
+        lines += sweeps_table(_load("sweeps"))
     errors = ais["mean abs error vs exact"]
+    counts = {k: len(v) for k, v in ais.get("estimates", {}).items()}
+    seeds = (
+        f" over {counts['skbm forward AIS']} and {counts['plain numpy AIS']} seeds"
+        if counts
+        else ""
+    )
     lines += [
         "",
         f"AIS accuracy on the same model (exact ln Z {ais['exact_log_z']:.4f}): mean "
         f"absolute error of ln Z {errors['skbm forward AIS']:.4f} (skbm forward runs) "
-        f"and {errors['plain numpy AIS']:.4f} (plain numpy, one seed per repeat). The "
+        f"and {errors['plain numpy AIS']:.4f} (plain numpy){seeds}, one seed per "
+        "call. The "
         "whole ``score_method='ais'`` estimate (forward and reverse runs) took "
         f"{ais['median_seconds']['skbm log_partition (forward + reverse)']:.2f} s.",
         "",
@@ -212,6 +226,50 @@ def write_report():
     with open(os.path.join(HERE, "results.rst"), "w") as f:
         f.write("\n".join(lines))
     plot(rows)
+
+
+def sweeps_table(sweeps):
+    """The Gibbs sweep figures of bench_sweeps.py, as a list-table."""
+    rows = sweeps["sweeps"]
+    lines = [
+        "",
+        f".. list-table:: Gibbs sweeps of Boltzmann machines, {rows[0]['chains']} "
+        f"chains, float64, ms per sweep (bench_sweeps.py, {sweeps['date']}, BLAS "
+        f"threads: {sweeps['threads'] or 'all'})",
+        "   :header-rows: 1",
+        "",
+        "   * - graph",
+        "     - colour blocks",
+        "     - unit by unit",
+        "     - by colour blocks",
+        "     - unit by unit / blocks",
+        "     - one chain at a time",
+    ]
+    for row in rows:
+        per_sweep = row["median seconds per sweep"]
+        sizes = row["block sizes"]
+        loop = per_sweep.get("per-chain loop")
+        lines += [
+            f"   * - {row['graph']}",
+            f"     - {len(sizes)} of {min(sizes)} unit{'s' * (max(sizes) > 1)}"
+            if min(sizes) == max(sizes)
+            else f"     - {len(sizes)} of {min(sizes)} to {max(sizes)} units",
+            f"     - {per_sweep['unit by unit'] * 1e3:.3f}",
+            f"     - {per_sweep['colour blocks'] * 1e3:.3f}",
+            f"     - {row['unit by unit / colour blocks']:.1f}",
+            "     - --"
+            if loop is None
+            else f"     - {loop * 1e3:.1f} "
+            f"({row['per-chain loop / unit by unit']:.0f}x unit by unit)",
+        ]
+    lines += [
+        "",
+        "Unit by unit is one Python step per unit, vectorised over the chains; "
+        "one chain at a time also loops over the chains. In a fully connected "
+        "graph every colour class is a single unit, so the colour blocks are "
+        "the unit-by-unit sweep.",
+    ]
+    return lines
 
 
 def plot(rows):
