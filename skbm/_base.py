@@ -462,8 +462,11 @@ class BaseBoltzmann(
             digest.update(value.tobytes())
         # The AIS base model changes the estimate, though not its expectation.
         digest.update(self._ais_base_logits().tobytes())
+        # The seed AIS would use, not repr(random_state): a RandomState's repr
+        # holds its address, which changes in a copy or an unpickled model
+        # (on a worker process), where the cached value is still valid.
         settings = (self.score_method, self.ais_runs, self.ais_betas)
-        digest.update(repr(settings + (repr(self.random_state),)).encode())
+        digest.update(repr(settings + (self._score_seed(),)).encode())
         return digest.hexdigest()
 
     # ------------------------------------------------------------------

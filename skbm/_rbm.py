@@ -106,8 +106,9 @@ class BernoulliRBM2(BaseBoltzmann):
     ais_betas : int, default=10000
         Intermediate inverse temperatures of each AIS run.
     n_jobs : int, default=None
-        joblib workers for the AIS runs; the estimate is the same for any
-        value. ``None`` means 1 unless in a joblib context.
+        joblib workers for the AIS runs, and threads over the blocks of the
+        exact ln Z; the score is the same for any value. ``None`` means 1
+        unless in a joblib context.
 
     Attributes
     ----------
@@ -414,7 +415,10 @@ class BernoulliRBM2(BaseBoltzmann):
 
     def _exact_log_partition(self):
         return log_partition(
-            self.components_, self.intercept_visible_, self.intercept_hidden_
+            self.components_,
+            self.intercept_visible_,
+            self.intercept_hidden_,
+            n_jobs=self.n_jobs,
         )
 
     def _ais_problem(self):

@@ -19,6 +19,7 @@ import skbm._bm_math
 import skbm._hbm_math
 import skbm._rbm_math
 from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
+from skbm._ais import CHUNK_RUNS
 from skbm._bm_math import bm_log_partition
 from skbm._enumeration import BLOCK_BYTES, state_blocks
 from skbm._hbm_math import hbm_log_partition
@@ -67,10 +68,11 @@ def test_machine_log_partition_is_the_same_for_any_n_jobs(function):
 @pytest.mark.parametrize(
     "module, make",
     [
+        (skbm._rbm_math, lambda: BernoulliRBM2(n_components=3, n_iter=1)),
         (skbm._bm_math, lambda: BoltzmannMachine(solver="pcd", n_iter=1)),
         (skbm._hbm_math, lambda: HiddenBoltzmannMachine(n_components=2, n_iter=1)),
     ],
-    ids=["BoltzmannMachine", "HiddenBoltzmannMachine"],
+    ids=["BernoulliRBM2", "BoltzmannMachine", "HiddenBoltzmannMachine"],
 )
 def test_estimators_give_n_jobs_to_exact_enumeration(monkeypatch, module, make):
     seen = []
@@ -101,8 +103,9 @@ def test_estimators_give_n_jobs_to_exact_enumeration(monkeypatch, module, make):
 )
 def test_ais_scores_are_the_same_for_any_n_jobs(make):
     X = binary_data(60, 8, 1)
-    # 120 runs: three chunks of runs, so that two workers share them unevenly.
-    settings = dict(score_method="ais", ais_runs=120, ais_betas=50, random_state=0)
+    # Three chunks of runs (a short last one), shared unevenly by two workers.
+    n_runs = 2 * CHUNK_RUNS + 20
+    settings = dict(score_method="ais", ais_runs=n_runs, ais_betas=50, random_state=0)
     scores = []
     for n_jobs in (1, 2):
         model = make().set_params(n_jobs=n_jobs, **settings).fit(X)
@@ -169,7 +172,7 @@ def _score_on_worker(model, X):
 
 
 @pytest.mark.parametrize("make", ESTIMATORS.values(), ids=ESTIMATORS.keys())
-@pytest.mark.parametrize("random_state", [0])
+@pytest.mark.parametrize("random_state", [0, "RandomState"])
 def test_scores_on_loky_workers_equal_local_scores(make, random_state):
     if random_state == "RandomState":
         # Its repr holds an address, which must not key the cache.
