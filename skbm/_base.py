@@ -71,6 +71,16 @@ def make_generator(random_state):
     return np.random.default_rng(seed)
 
 
+def clipped_log_odds(mean):
+    """ln(p / (1 - p)) of unit means, clipped to [1e-3, 1 - 1e-3], in float64.
+
+    The logits of independent units with these means: the start of training
+    and the base model of AIS. The clipping keeps constant units finite.
+    """
+    mean = np.clip(np.asarray(mean, dtype=np.float64), 1e-3, 1 - 1e-3)
+    return np.log(mean) - np.log1p(-mean)
+
+
 def atomic(method):
     """Make a state-changing method all-or-nothing.
 
@@ -499,8 +509,7 @@ class BaseBoltzmann(
         mean = self.__dict__.get("_ais_base_mean")
         if mean is None:
             return np.zeros(self.n_features_in_)
-        mean = np.clip(mean, 1e-3, 1 - 1e-3)
-        return np.log(mean) - np.log1p(-mean)
+        return clipped_log_odds(mean)
 
     def _score_seed(self):
         """The integer seed of AIS, derived from ``random_state`` without using it up.

@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._ais import machine_gibbs_sampler, machine_problem, sampled_units
-from ._base import BaseBoltzmann
+from ._base import BaseBoltzmann, clipped_log_odds
 from ._bm_math import (
     bm_conditionals,
     bm_energy,
@@ -288,14 +288,15 @@ class BoltzmannMachine(BaseBoltzmann):
         # Start from the independent-units fit: zero couplings, intercepts at
         # the log-odds of the data means (clipped, so constant units stay
         # finite).
-        clipped = np.clip(mean, 1e-3, 1 - 1e-3)
         self.coupling_ = np.zeros((n_features, n_features), dtype=dtype)
-        self.intercept_ = np.log(clipped / (1 - clipped)).astype(dtype)
+        self.intercept_ = clipped_log_odds(mean).astype(dtype)
         self.n_iter_ = 0
         self._velocity = None
         self._chains = None
         if solver == "pcd":
-            self._chains = (rng.random((self.n_chains, n_features)) < clipped).astype(
+            # Chains start from the independent-units fit too.
+            start = expit(clipped_log_odds(mean))
+            self._chains = (rng.random((self.n_chains, n_features)) < start).astype(
                 dtype
             )
 

@@ -11,7 +11,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from ._ais import AnnealingProblem
-from ._base import BaseBoltzmann, make_generator
+from ._base import BaseBoltzmann, clipped_log_odds, make_generator
 from ._rbm_math import (
     free_energy,
     hidden_probabilities,
@@ -241,8 +241,7 @@ class BernoulliRBM2(BaseBoltzmann):
         )
         # Visible biases at the log-odds of the data means (Hinton's practical
         # guide): the model starts from the independent-pixel fit.
-        clipped = np.clip(mean, 1e-3, 1 - 1e-3)
-        self.intercept_visible_ = np.log(clipped / (1 - clipped)).astype(dtype)
+        self.intercept_visible_ = clipped_log_odds(mean).astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
         self.h_samples_ = np.zeros((self.n_chains, self.n_components), dtype=dtype)
         self._visible_offset = mean.astype(dtype) if self.centering else None
