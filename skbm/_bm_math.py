@@ -16,7 +16,7 @@ the intercepts; :func:`pack_parameters` and :func:`unpack_parameters` convert.
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from ._enumeration import binary_states, map_blocks, state_blocks
+from ._enumeration import RescaledSums, binary_states, map_blocks, state_blocks
 
 
 def _as_float64(coupling, intercept):
@@ -139,24 +139,14 @@ def bm_moments(coupling, intercept):
     """
     coupling, intercept = _as_float64(coupling, intercept)
     n_units = intercept.shape[0]
-    shift = -np.inf
-    total = 0.0
-    first = np.zeros(n_units)
-    second = np.zeros((n_units, n_units))
+    sums = RescaledSums(n_units, (n_units, n_units))
+    first, second = sums.sums
     for start, stop in state_blocks(n_units, n_units):
         states, logits = _block_logits(start, stop, coupling, intercept)
-        block_max = logits.max()
-        if block_max > shift:
-            # Rescale what was accumulated relative to the old maximum.
-            scale = np.exp(shift - block_max)
-            total, first, second = total * scale, first * scale, second * scale
-            shift = block_max
-        weights = np.exp(logits - shift)
-        total += weights.sum()
-        weighted = states * weights[:, None]
+        weighted = states * sums.add(logits)[:, None]
         first += weighted.sum(axis=0)
         second += states.T @ weighted
-    return float(shift + np.log(total)), first / total, second / total
+    return (sums.log_total(), *sums.means())
 
 
 def bm_state_log_weights(coupling, intercept):

@@ -111,3 +111,67 @@ def map_blocks(function, bounds, n_jobs=None):
     return Parallel(n_jobs=n_jobs, require="sharedmem")(
         delayed(function)(start, stop) for start, stop in bounds
     )
+
+
+class RescaledSums:
+    """Sums over blocks of exp(log weight) and of weighted statistics.
+
+    The sums are kept relative to the running maximum of the log weights
+    seen so far; when a block raises that maximum, what was accumulated is
+    rescaled. Nothing overflows, whatever the size of the weights.
+
+    Parameters
+    ----------
+    *shapes : tuple of int
+        Shapes of the weighted statistics to accumulate, in ``sums``.
+
+    Attributes
+    ----------
+    shift : float
+        The running maximum of the log weights.
+    total : float
+        Sum of exp(log weight - shift).
+    sums : list of ndarray
+        The statistics' sums, relative to ``shift`` like ``total``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbm._enumeration import RescaledSums
+    >>> sums = RescaledSums()
+    >>> for block in (np.array([1000.0, 1000.0]), np.array([1001.0])):
+    ...     _ = sums.add(block.copy())
+    >>> round(sums.log_total() - 1000, 6)  # ln(2 + e)
+    1.551445
+    """
+
+    def __init__(self, *shapes):
+        self.shift = -np.inf
+        self.total = 0.0
+        self.sums = [np.zeros(shape) for shape in shapes]
+
+    def add(self, log_weights):
+        """Add a block; return its weights exp(log_weights - shift).
+
+        ``log_weights`` is overwritten with the weights. The caller adds the
+        block's weighted statistics to ``sums``.
+        """
+        block_max = log_weights.max()
+        if block_max > self.shift:
+            scale = np.exp(self.shift - block_max)
+            self.total *= scale
+            for values in self.sums:
+                values *= scale
+            self.shift = block_max
+        log_weights -= self.shift
+        weights = np.exp(log_weights, out=log_weights)
+        self.total += weights.sum()
+        return weights
+
+    def log_total(self):
+        """ln of the sum of exp(log weight) over all blocks."""
+        return float(self.shift + np.log(self.total))
+
+    def means(self):
+        """The statistics' weighted means."""
+        return [values / self.total for values in self.sums]

@@ -19,7 +19,7 @@ from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit, logsumexp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._enumeration import binary_states, map_blocks
+from ._enumeration import RescaledSums, binary_states, map_blocks
 
 
 def softplus(x, out=None):
@@ -408,15 +408,10 @@ class _LogWeightTable:
         Returns ``(shift, total)`` with the sum equal to total * exp(shift).
         """
         buffer = np.empty_like(self.lam_low)
-        shift, total = -np.inf, 0.0
+        sums = RescaledSums()
         for index in range(start, stop):
-            log_w = self.block(index, buffer)
-            block_max = log_w.max()
-            if block_max > shift:
-                total *= np.exp(shift - block_max)
-                shift = block_max
-            log_w -= shift
-            total += np.exp(log_w, out=log_w).sum()
+            sums.add(self.block(index, buffer))
+        shift, total = sums.shift, sums.total
         return shift, total
 
 
@@ -496,42 +491,25 @@ def model_statistics(W, b, c):
     n_x, n_y = W_xy.shape
     k = table.low_bits
     low = binary_states(0, 1 << k, k)
-    shift = -np.inf
-    total = 0.0
-    xy = np.zeros((n_x, n_y))
-    ex = np.zeros(n_x)
-    ey = np.zeros(n_y)
+    sums = RescaledSums((n_x, n_y), n_x, n_y)
+    xy, ex, ey = sums.sums
     buffer = np.empty_like(table.lam_low)
     y_mean = np.empty_like(table.lam_low)
     for index in range(table.n_blocks):
         log_w = table.block(index, buffer, activations=y_mean)
-        block_max = log_w.max()
-        if block_max > shift:
-            # Rescale what was accumulated so far to the new maximum.
-            scale = np.exp(shift - block_max)
-            total *= scale
-            xy *= scale
-            ex *= scale
-            ey *= scale
-            shift = block_max
-        log_w -= shift
-        weights = np.exp(log_w, out=log_w)
+        weights = sums.add(log_w)
         expit(y_mean, out=y_mean)
         # The block's states are (low, high) with high fixed: sums over
         # them split into the low table's and the high row's parts.
         high = table.high_state(index)
-        weight = weights.sum()
         weighted_y = weights @ y_mean
-        total += weight
         xy[:k] += (low * weights[:, None]).T @ y_mean
         xy[k:] += np.outer(high, weighted_y)
         ex[:k] += weights @ low
-        ex[k:] += weight * high
+        ex[k:] += weights.sum() * high
         ey += weighted_y
-    xy /= total
-    ex /= total
-    ey /= total
-    log_z = float(shift + np.log(total))
+    xy, ex, ey = sums.means()
+    log_z = sums.log_total()
     if x_is_hidden:
         return xy, ey, ex, log_z
     return xy.T, ex, ey, log_z
