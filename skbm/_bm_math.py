@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from ._enumeration import RescaledSums, binary_states, map_blocks, state_blocks
+from ._rbm_math import softplus
 
 
 def _as_float64(coupling, intercept):
@@ -24,22 +25,6 @@ def _as_float64(coupling, intercept):
         np.asarray(coupling, dtype=np.float64),
         np.asarray(intercept, dtype=np.float64),
     )
-
-
-def softplus(x):
-    """ln(1 + exp(x)) elementwise, without overflow.
-
-    Parameters
-    ----------
-    x : ndarray
-        Input.
-
-    Returns
-    -------
-    y : ndarray
-        ``max(x, 0) + log1p(exp(-|x|))``.
-    """
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def bm_energy(X, coupling, intercept):

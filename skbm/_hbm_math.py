@@ -30,8 +30,8 @@ E[h | v].
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from ._bm_math import softplus
 from ._enumeration import binary_states, map_blocks, state_blocks
+from ._rbm_math import softplus
 
 
 def independent_split(adjacency, free):
