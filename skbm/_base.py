@@ -365,6 +365,7 @@ class BaseBoltzmann(
         momentum=0.0,
         shuffle=True,
         update=None,
+        order="C",
     ):
         """Stochastic gradient ascent on the log-likelihood, epoch by epoch.
 
@@ -394,19 +395,28 @@ class BaseBoltzmann(
             ``update(params, velocity, batch, rng, rate, momentum)`` that applies
             the whole update in place (gradient and heavy-ball step), for a
             model that fuses them; ``gradient`` is then not called.
+        order : {"C", "F"}, default="C"
+            Memory order of the working copies of the parameters and their
+            velocities, for an ``update`` whose BLAS products are faster on
+            one of them. The fitted attributes are C-ordered either way.
         """
-        # Copies are C-contiguous, which in-place BLAS updates rely on.
-        params = {name: getattr(self, name).copy() for name in self._parameter_names}
+        # Contiguous working copies, which in-place BLAS updates rely on.
+        params = {
+            name: np.array(getattr(self, name), order=order)
+            for name in self._parameter_names
+        }
         velocity = getattr(self, "_velocity", None)
         velocity = (
             {name: np.zeros_like(value) for name, value in params.items()}
             if velocity is None
-            else {name: value.copy() for name, value in velocity.items()}
+            else {
+                name: np.array(value, order=order) for name, value in velocity.items()
+            }
         )
         n_samples = X.shape[0]
         for epoch in range(n_epochs):
             start = time.time()
-            order = rng.permutation(n_samples) if shuffle else None
+            permutation = rng.permutation(n_samples) if shuffle else None
             n_batches = -(-n_samples // batch_size)
             for index, batch in enumerate(gen_batches(n_samples, batch_size)):
                 rate = (
@@ -414,7 +424,7 @@ class BaseBoltzmann(
                     if callable(learning_rate)
                     else learning_rate
                 )
-                rows = X[order[batch]] if shuffle else X[batch]
+                rows = X[permutation[batch]] if shuffle else X[batch]
                 if update is not None:
                     update(params, velocity, rows, rng, rate, momentum)
                     continue
@@ -425,8 +435,10 @@ class BaseBoltzmann(
                     step += rate * grad
                     params[name] += step
             for name, value in params.items():
-                setattr(self, name, value.copy())
-            self._velocity = {name: value.copy() for name, value in velocity.items()}
+                setattr(self, name, value.copy(order="C"))
+            self._velocity = {
+                name: value.copy(order="C") for name, value in velocity.items()
+            }
             if self.verbose:
                 self._report_progress(epoch + 1, n_epochs, X, time.time() - start)
 

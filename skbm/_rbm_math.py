@@ -122,23 +122,27 @@ def _phase_weights(n, m, dtype):
     return weights
 
 
-def _half_activation(gemm, a, b, bias, trans_a, out=None):
-    """(op(a) @ b + bias) / 2, transposed, by one gemm on the preloaded bias."""
+def _conditional(gemm, W_blas, transpose, X, bias, out=None):
+    """P(unit = 1 | rows of X) of one layer, in place of ``out``.
+
+    sigmoid(x) = (1 + tanh(x / 2)) / 2, with x / 2 = (X @ op(W_blas)^T +
+    bias) / 2 from one gemm on the preloaded bias. ``W_blas`` is
+    Fortran-ordered; gemm transposes it if ``transpose``. Positional
+    arguments, since f2py parses keywords measurably slower:
+    gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) returns c itself
+    unless it had to copy an operand.
+    """
     if out is None:
-        out = np.empty((b.shape[1], bias.shape[0]), dtype=bias.dtype)
+        out = np.empty((X.shape[0], bias.shape[0]), dtype=W_blas.dtype)
     out[...] = bias
-    # Positional arguments: f2py parses keywords measurably slower.
-    # (alpha, a, b, beta, c, trans_a, trans_b, overwrite_c); the result is
-    # out.T itself unless gemm had to copy an operand.
-    return gemm(0.5, a, b, 0.5, out.T, trans_a, 0, 1).T
-
-
-def _half_to_sigmoid(x):
-    """sigmoid(2 y) = (1 + tanh(y)) / 2 in place of y."""
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
-    return x
+    out_blas = out.T
+    result = gemm(0.5, W_blas, X.T, 0.5, out_blas, transpose, 0, 1)
+    if result is not out_blas:
+        out_blas[...] = result
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 def sgd_step(
@@ -167,8 +171,10 @@ def sgd_step(
 
     Parameters
     ----------
-    W : ndarray of shape (n_hidden, n_visible), C-contiguous
-        Weights, updated in place.
+    W : ndarray of shape (n_hidden, n_visible), C- or Fortran-contiguous
+        Weights, updated in place. On small layers the products run faster
+        with a Fortran-ordered ``W`` (BLAS then never multiplies by a
+        transposed first operand).
     b : ndarray of shape (n_visible,)
         Visible biases, updated in place.
     c : ndarray of shape (n_hidden,)
@@ -187,7 +193,8 @@ def sgd_step(
     momentum : float, default=0.0
         Heavy-ball momentum; ``velocity`` is then updated in place.
     velocity : tuple of ndarray (W, b, c) or None, default=None
-        Velocities of the parameters, needed when ``momentum > 0``.
+        Velocities of the parameters, needed when ``momentum > 0``; the
+        weights' velocity has the memory order of ``W``.
     alpha : float, default=0.0
         L2 penalty on ``W``.
     visible_offset, hidden_offset : ndarray or None, default=None
@@ -201,48 +208,56 @@ def sgd_step(
     pos_h : ndarray of shape (n_hidden,) or None
         Mean P(h | v) over the batch, for the hidden offsets; None without
         centering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbm._rbm_math import sgd_step
+    >>> rng = np.random.default_rng(0)
+    >>> W, b, c = np.zeros((3, 4)), np.zeros(4), np.zeros(3)
+    >>> V = np.ones((2, 4))
+    >>> chains, _ = sgd_step(W, b, c, V, rng, chains=np.zeros((5, 3)),
+    ...                      n_gibbs_steps=1, rate=0.1)
+    >>> chains.shape, bool(b.min() > 0)
+    ((5, 3), True)
     """
     dtype = W.dtype
     V = np.asarray(V, dtype=dtype)
     gemm, gemv = _blas(dtype)
-    n = V.shape[0]
-    # Conditionals as sigmoid(x) = (1 + tanh(x / 2)) / 2, with x / 2 from
-    # gemm on the preloaded bias (Fortran order on the transposes: no copies).
     n_hidden, n_visible = W.shape
+    # BLAS reads W through a Fortran-ordered view: W itself, or W.T if W is
+    # C-ordered. to_W is the transpose flag that turns that view into W.
+    if W.flags.f_contiguous:
+        W_blas, to_W = W, 0
+    else:
+        W_blas, to_W = W.T, 1
+    to_WT = 1 - to_W
+    n = V.shape[0]
     h = chains
     if h is None:
         # CD: the chains start from a sample of P(h | data).
-        h_pos = _half_to_sigmoid(_half_activation(gemm, W.T, V.T, c, 1))
+        h_pos = _conditional(gemm, W_blas, to_W, V, c)
         h = rng.random(h_pos.shape, dtype=dtype)
         np.less(h, h_pos, out=h)
     m = h.shape[0]
+    # The batch and the chains' last visible states are stacked, so that one
+    # product gives P(h | .) of both phases; the positive phase draws nothing.
+    rows = np.empty((n + m, n_visible), dtype=dtype)
+    rows[:n] = V
+    v = rows[n:]
     for step in range(n_gibbs_steps):
         # One draw for the step, in the order of two (the same stream).
         uniforms = rng.random(m * (n_visible + n_hidden), dtype=dtype)
-        stacked = chains is not None and step == n_gibbs_steps - 1
-        rows = None
-        if stacked:
-            # PCD's last step: the batch and the chains' visible states
-            # share one product for P(h | .); the positive phase draws nothing.
-            rows = np.empty((n + m, n_visible), dtype=dtype)
-            rows[:n] = V
-        v = _half_activation(
-            gemm, W.T, h.T, b, 0, out=None if rows is None else rows[n:]
-        )
-        _half_to_sigmoid(v)
+        _conditional(gemm, W_blas, to_WT, h, b, out=v)
         np.less(uniforms[: m * n_visible].reshape(m, n_visible), v, out=v)
-        if stacked:
-            if v.base is not rows:  # gemm wrote to a copy of rows[n:]
-                rows[n:] = v
-            both = _half_to_sigmoid(_half_activation(gemm, W.T, rows.T, c, 1))
+        if step == n_gibbs_steps - 1 and chains is not None:
+            both = _conditional(gemm, W_blas, to_W, rows, c)
             h_neg = both[n:]
         else:
-            h_neg = _half_to_sigmoid(_half_activation(gemm, W.T, v.T, c, 1))
+            h_neg = _conditional(gemm, W_blas, to_W, v, c)
         h = uniforms[m * n_visible :].reshape(m, n_hidden)
         np.less(h, h_neg, out=h)
-    if rows is None:
-        # CD: stack the phases like PCD's last step does.
-        rows = np.concatenate((V, v))
+    if chains is None:
         both = np.concatenate((h_pos, h_neg))
 
     # With the phases stacked, rows = [V; v] and both = [P(h|V); P(h|v)], the
@@ -265,8 +280,8 @@ def sgd_step(
         weights_c = 1 - rows @ mu
         weights_c *= signs
 
-    # BLAS accumulates into the targets in place; on the transposes
-    # (Fortran order) no operand is copied: W^T += a rows^T both, b += a rows^T w.
+    # BLAS accumulates into the targets in place; W^T += a rows^T both and
+    # b += a rows^T w, on Fortran-ordered views, so that no operand is copied.
     if momentum:
         target_W, target_b, target_c = velocity
         beta = momentum
@@ -276,21 +291,25 @@ def sgd_step(
         if alpha:
             W *= 1 - rate * alpha
     # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y)
-    # and gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) return
-    # their output argument itself unless they had to convert it (another
-    # dtype, assigned by a user): then it is copied back.
-    for target, stacked_rows, weights in (
-        (target_b, rows, weights_b),
-        (target_c, both, weights_c),
-    ):
-        result = gemv(rate, stacked_rows.T, weights, beta, target, 0, 1, 0, 1, 0, 1)
-        if result is not target:
-            target[...] = result
-    both *= signs[:, None]
-    target_WT = target_W.T
-    result = gemm(rate, rows.T, both.T, beta, target_WT, 0, 1, 1)
-    if result is not target_WT:
-        target_WT[...] = result
+    # and gemm return their output argument itself unless they had to convert
+    # it (another dtype, assigned by a user): then it is copied back.
+    result = gemv(rate, rows.T, weights_b, beta, target_b, 0, 1, 0, 1, 0, 1)
+    if result is not target_b:
+        target_b[...] = result
+    result = gemv(rate, both.T, weights_c, beta, target_c, 0, 1, 0, 1, 0, 1)
+    if result is not target_c:
+        target_c[...] = result
+    # diag(s) folded into gemm's scalar: the model rows are scaled by -n/m,
+    # one pass over half the rows instead of a broadcast over all of them.
+    both[n:] *= -n / m
+    if to_W:  # the Fortran view of target_W is its transpose
+        target_blas = target_W.T
+        result = gemm(rate / n, rows.T, both.T, beta, target_blas, 0, 1, 1)
+    else:
+        target_blas = target_W
+        result = gemm(rate / n, both.T, rows.T, beta, target_blas, 0, 1, 1)
+    if result is not target_blas:
+        target_blas[...] = result
     if momentum:
         if alpha:
             target_W -= (rate * alpha) * W

@@ -102,3 +102,57 @@ def test_fused_update_with_parameters_of_another_dtype():
         np.testing.assert_allclose(
             getattr(models[0], name), getattr(models[1], name), atol=1e-5
         )
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+@pytest.mark.parametrize("centering", [True, False])
+def test_fused_step_is_the_same_for_c_and_fortran_ordered_weights(
+    persistent, centering
+):
+    """BLAS reads the weights through a different view in each memory order."""
+    from skbm._rbm_math import sgd_step
+
+    data_rng = np.random.default_rng(3)
+    n_hidden, n_visible = 6, 9
+    W = data_rng.normal(0, 0.5, (n_hidden, n_visible))
+    V = (data_rng.random((8, n_visible)) < 0.4).astype(float)
+    chains = (data_rng.random((5, n_hidden)) < 0.5).astype(float)
+    offsets = (
+        dict(visible_offset=V.mean(axis=0), hidden_offset=np.full(n_hidden, 0.4))
+        if centering
+        else {}
+    )
+    results = []
+    for order in ("C", "F"):
+        params = [
+            np.array(W, order=order),
+            np.full(n_visible, 0.1),
+            np.full(n_hidden, -0.2),
+        ]
+        velocity = [
+            np.array(0.01 * W, order=order),
+            np.zeros(n_visible),
+            np.ones(n_hidden),
+        ]
+        new_chains, _ = sgd_step(
+            *params,
+            V,
+            np.random.default_rng(7),
+            chains=chains if persistent else None,
+            n_gibbs_steps=2,
+            rate=0.3,
+            momentum=0.5,
+            velocity=velocity,
+            alpha=0.01,
+            **offsets,
+        )
+        assert params[0].flags["F_CONTIGUOUS" if order == "F" else "C_CONTIGUOUS"]
+        results.append((params, velocity, new_chains))
+    (c_params, c_velocity, c_chains), (f_params, f_velocity, f_chains) = results
+    np.testing.assert_array_equal(c_chains, f_chains)
+    for c_value, f_value in zip(
+        c_params + c_velocity, f_params + f_velocity, strict=True
+    ):
+        np.testing.assert_allclose(c_value, f_value, rtol=0, atol=1e-13)
+    # The step moved the weights: the comparison is not between two no-ops.
+    assert np.abs(c_params[0] - W).max() > 1e-3
