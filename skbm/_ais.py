@@ -49,9 +49,9 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy.special import expit, logsumexp
 
-from ._bm_math import gibbs_sweeps, greedy_coloring
+from ._bm_math import gibbs_sweeps, greedy_coloring, independent_split
 from ._enumeration import BLOCK_BYTES
-from ._hbm_math import independent_split, mean_field_posterior
+from ._hbm_math import mean_field_posterior
 from ._rbm_math import softplus
 
 # Runs per chunk: the unit of parallel work and of seeding. Chunks are

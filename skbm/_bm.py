@@ -37,7 +37,9 @@ from ._enumeration import MAX_EXACT_BITS
 # measurements, from 15 on about a second and more (see the class Notes).
 AUTO_EXACT_MAX_FEATURES = 14
 
-# solver="exact" enumerates all 2**n_features states at every L-BFGS step.
+# solver="exact" enumerates the states of all features but one (the couplings
+# are all free to be nonzero) at every L-BFGS step; the limit is on
+# n_features.
 MAX_EXACT_SOLVER_BITS = MAX_EXACT_BITS
 
 # sample() beyond exact enumeration: independent Gibbs chains, burned in for
@@ -78,8 +80,10 @@ class BoltzmannMachine(BaseBoltzmann):
     concave in (W, b) and the exact maximum-likelihood fit matches moments:
     at the optimum (with ``alpha=0``) the model's E[x_i x_j] and E[x_i] equal
     those of the data. :meth:`score_samples` returns ln P(x) with ln Z
-    computed exactly by enumerating all 2**n_features states (see
-    ``score_method``).
+    computed exactly by enumeration (see ``score_method``): the units of an
+    independent set of the graph are summed out in closed form and the
+    states of the others enumerated, 2**(n_features - 1) of them when every
+    coupling is nonzero.
 
     Parameters
     ----------
@@ -87,8 +91,8 @@ class BoltzmannMachine(BaseBoltzmann):
         How :meth:`fit` estimates the parameters.
 
         - "exact": maximum likelihood by L-BFGS, with ln Z, E[x] and
-          E[x x^T] computed by enumerating all 2**n_features states at
-          every step (at most 20 features).
+          E[x x^T] computed exactly by enumeration at every step (at most
+          20 features).
         - "pseudolikelihood": maximum pseudo-likelihood, sum over samples and
           units of ln P(x_i | x_rest), by L-BFGS. Concave, deterministic,
           consistent, and linear in the number of samples and quadratic in
@@ -278,8 +282,9 @@ class BoltzmannMachine(BaseBoltzmann):
             )
         if solver == "exact" and n_features > MAX_EXACT_SOLVER_BITS:
             raise ValueError(
-                f"solver='exact' enumerates all 2**n_features = 2**{n_features} "
-                f"states at every step; it is limited to 2**{MAX_EXACT_SOLVER_BITS}."
+                f"solver='exact' enumerates about 2**n_features = 2**{n_features} "
+                f"states at every step; it is limited to {MAX_EXACT_SOLVER_BITS} "
+                "features."
                 " Use solver='pseudolikelihood' or 'pcd'."
             )
         self.solver_ = solver

@@ -48,7 +48,27 @@ def binary_states(start, stop, n_bits, dtype=np.float64):
            [0., 1.],
            [1., 1.]])
     """
-    codes = np.arange(start, stop, dtype=np.int64)
+    return code_bits(np.arange(start, stop, dtype=np.int64), n_bits, dtype)
+
+
+def code_bits(codes, n_bits, dtype=np.float64):
+    """The binary states of integer state codes; bit ``i`` is unit ``i``.
+
+    Parameters
+    ----------
+    codes : ndarray of int of shape (n_states,)
+        State codes, each below ``2**n_bits``.
+    n_bits : int
+        Number of units.
+    dtype : dtype, default=np.float64
+        Dtype of the returned array.
+
+    Returns
+    -------
+    states : ndarray of shape (n_states, n_bits)
+        One state per row, entries 0 or 1.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
     bits = (codes[:, None] >> np.arange(n_bits, dtype=np.int64)) & 1
     return bits.astype(dtype, copy=False)
 
@@ -175,3 +195,39 @@ class RescaledSums:
     def means(self):
         """The statistics' weighted means."""
         return [values / self.total for values in self.sums]
+
+
+def draw_states(log_weights, n_samples, rng, dtype=np.float64):
+    """Draw enumerated states with probabilities proportional to exp(log weight).
+
+    Parameters
+    ----------
+    log_weights : ndarray of shape (2**n_bits,)
+        Unnormalised log-probabilities of all states, in code order (bit
+        ``i`` of the code is unit ``i``).
+    n_samples : int
+        Number of independent draws.
+    rng : numpy.random.Generator
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Dtype of the returned states.
+
+    Returns
+    -------
+    states : ndarray of shape (n_samples, n_bits)
+        The drawn states, entries 0 or 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbm._enumeration import draw_states
+    >>> only_state_3 = np.array([-np.inf, -np.inf, -np.inf, 0.0])
+    >>> draw_states(only_state_3, 2, np.random.default_rng(0)).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    n_bits = log_weights.shape[0].bit_length() - 1
+    cumulative = np.cumsum(np.exp(log_weights - log_weights.max()))
+    codes = np.searchsorted(cumulative, rng.random(n_samples) * cumulative[-1], "right")
+    # Guard against u * total rounding up to the last cumulative value.
+    codes = np.minimum(codes, log_weights.shape[0] - 1)
+    return code_bits(codes, n_bits, dtype)

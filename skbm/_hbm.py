@@ -15,14 +15,17 @@ from ._ais import (
     sampled_units,
 )
 from ._base import BaseBoltzmann
-from ._bm_math import gibbs_sweeps, greedy_coloring
+from ._bm_math import (
+    bm_exact_sample,
+    bm_log_partition,
+    bm_moments,
+    gibbs_sweeps,
+    greedy_coloring,
+)
 from ._enumeration import MAX_EXACT_BITS
 from ._hbm_math import (
     clamped_statistics,
     expectation_statistics,
-    hbm_exact_sample,
-    hbm_log_partition,
-    hbm_moments,
     hidden_log_sum,
     hidden_posterior,
     mean_field_posterior,
@@ -355,7 +358,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
             mu = mean_field_posterior(V, W, b, blocks=self._hidden_blocks)
             pos_mean, pos_second = expectation_statistics(np.hstack([V, mu]))
         if self._solver == "exact":
-            _, neg_mean, neg_second = hbm_moments(W, b, self._mask)
+            _, neg_mean, neg_second = bm_moments(W, b, self._mask)
         else:
             self._chains = gibbs_sweeps(
                 self._chains, W, b, self.n_gibbs_steps, rng, self._blocks
@@ -408,7 +411,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         return self.coupling_.shape[0] << min(hidden_bits, MAX_EXACT_BITS)
 
     def _exact_log_partition(self):
-        return hbm_log_partition(self.coupling_, self.intercept_, n_jobs=self.n_jobs)
+        return bm_log_partition(self.coupling_, self.intercept_, n_jobs=self.n_jobs)
 
     def _ais_base_logits(self):
         # Visible units at the training-data means, hidden units uniform.
@@ -424,7 +427,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         intercept = self.intercept_.astype(np.float64)
         sampled = self._ais_problem().sampled
         if self._enumeration_bits() <= MAX_EXACT_BITS:
-            draw = partial(hbm_exact_sample, coupling, intercept)
+            draw = partial(bm_exact_sample, coupling, intercept)
             return partial(sampled_units, draw, sampled), "exact"
         draw = partial(
             machine_gibbs_sampler,
@@ -450,7 +453,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     def _sample(self, n_samples, rng):
         W, b = self.coupling_, self.intercept_
         if self._enumeration_bits() <= MAX_EXACT_BITS:
-            states = hbm_exact_sample(W, b, n_samples, rng)
+            states = bm_exact_sample(W, b, n_samples, rng)
         else:
             start = (rng.random((n_samples, b.shape[0])) < 0.5).astype(W.dtype)
             blocks = greedy_coloring(W != 0)

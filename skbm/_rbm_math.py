@@ -19,7 +19,7 @@ from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit, logsumexp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._enumeration import RescaledSums, binary_states, map_blocks
+from ._enumeration import RescaledSums, binary_states, draw_states, map_blocks
 
 
 def softplus(x, out=None):
@@ -560,13 +560,9 @@ def sample_exact(W, b, c, n_samples, rng):
         Visible samples, float64.
     """
     W_xy, a_x, a_y, x_is_hidden = _smaller_layer_first(W, b, c)
-    n_x = W_xy.shape[0]
     table = _LogWeightTable(W_xy, a_x, a_y)
     log_w = np.concatenate([table.block(index) for index in range(table.n_blocks)])
-    probabilities = np.exp(log_w - logsumexp(log_w))
-    codes = rng.choice(probabilities.size, size=n_samples, p=probabilities)
-    x = (codes[:, None] >> np.arange(n_x)) & 1
-    x = x.astype(np.float64)
+    x = draw_states(log_w, n_samples, rng)
     if not x_is_hidden:
         return x
     return sample_bernoulli(expit(x @ W_xy + a_y), rng)

@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import skbm
 import skbm._hbm as hbm_module
 from skbm import HiddenBoltzmannMachine
-from skbm._hbm_math import hbm_exact_sample
+from skbm._bm_math import bm_exact_sample
 
 N_VISIBLE, N_HIDDEN = 4, 3
 N_UNITS = N_VISIBLE + N_HIDDEN
@@ -179,7 +179,7 @@ def test_pcd_gradient_estimates_exact_gradient():
     V = binary_data(rng, 20)
     exact = model_with(W, b, N_VISIBLE, solver="exact")
     pcd = model_with(W, b, N_VISIBLE, solver="pcd", n_chains=20000)
-    pcd._chains = hbm_exact_sample(W, b, 20000, np.random.default_rng(5))
+    pcd._chains = bm_exact_sample(W, b, 20000, np.random.default_rng(5))
     params = {"coupling_": W, "intercept_": b}
     expected = exact._gradient(params, V, rng)
     estimate = pcd._gradient(params, V, np.random.default_rng(6))
