@@ -44,20 +44,40 @@ def plain_ais(W, b, c, a, betas, n_runs, rng):
     return log_z_base + logsumexp(log_w) - np.log(n_runs)
 
 
+def benchmark_model():
+    """The 64 x 20 RBM fitted on digits, its AIS problem and its exact ln Z.
+
+    Returns
+    -------
+    model, problem, betas, exact, log_z_base, (W, b, c, a)
+        ``a`` are the base model's visible logits, shared by both AIS codes.
+    """
+    X = digits_binary()
+    model = BernoulliRBM2(n_components=20, n_iter=20, random_state=0).fit(X)
+    problem = model._ais_problem()
+    parameters = (
+        model.components_,
+        model.intercept_visible_,
+        model.intercept_hidden_,
+        np.asarray(problem.a_K),
+    )
+    return (
+        model,
+        problem,
+        default_betas(N_BETAS),
+        model.log_partition().log_z,
+        float(problem.log_z_base()),
+        parameters,
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    X = digits_binary()
-    model = BernoulliRBM2(n_components=20, n_iter=20, random_state=0).fit(X)
-    exact = model.log_partition().log_z
-    problem = model._ais_problem()
-    betas = default_betas(N_BETAS)
-    log_z_base = float(problem.log_z_base())
-    W, b, c = model.components_, model.intercept_visible_, model.intercept_hidden_
-    a = np.asarray(problem.a_K)
+    model, problem, betas, exact, log_z_base, (W, b, c, a) = benchmark_model()
     estimates = {"skbm forward AIS": [], "plain numpy AIS": []}
     # A new seed for every call, so that the errors are over seeds.
     seeds = iter(range(10**6))

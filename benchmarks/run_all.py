@@ -21,6 +21,7 @@ RESULTS = os.path.join(HERE, "results")
 
 
 def run(args):
+    import ais_accuracy
     import bench_ais
     import bench_fit
     import bench_log_z
@@ -38,6 +39,9 @@ def run(args):
     )
     bench_ais.main(
         ["--repeats", "2" if quick else "5", "--json", _path("ais")] + threads
+    )
+    ais_accuracy.main(
+        ["--seeds", "30" if quick else "180", "--json", _path("ais_accuracy")]
     )
     bench_sweeps.main(
         ["--repeats", "3" if quick else "7", "--json", _path("sweeps")] + threads
@@ -199,19 +203,10 @@ def write_report():
             ]
     if os.path.isfile(_path("sweeps")):
         lines += sweeps_table(_load("sweeps"))
-    errors = ais["mean abs error vs exact"]
-    counts = {k: len(v) for k, v in ais.get("estimates", {}).items()}
-    seeds = (
-        f" over {counts['skbm forward AIS']} and {counts['plain numpy AIS']} seeds"
-        if counts
-        else ""
-    )
+    lines += ["", ais_accuracy_sentence(ais)]
     lines += [
         "",
-        f"AIS accuracy on the same model (exact ln Z {ais['exact_log_z']:.4f}): mean "
-        f"absolute error of ln Z {errors['skbm forward AIS']:.4f} (skbm forward runs) "
-        f"and {errors['plain numpy AIS']:.4f} (plain numpy){seeds}, one seed per "
-        "call. The "
+        "The "
         "whole ``score_method='ais'`` estimate (forward and reverse runs) took "
         f"{ais['median_seconds']['skbm log_partition (forward + reverse)']:.2f} s.",
         "",
@@ -226,6 +221,38 @@ def write_report():
     with open(os.path.join(HERE, "results.rst"), "w") as f:
         f.write("\n".join(lines))
     plot(rows)
+
+
+def ais_accuracy_sentence(ais):
+    """AIS accuracy: from ais_accuracy.py (many seeds) if run, else bench_ais."""
+    if os.path.isfile(_path("ais_accuracy")):
+        accuracy = _load("ais_accuracy")
+        parts = []
+        for name, label in (
+            ("skbm forward AIS", "skbm's forward runs"),
+            ("plain numpy AIS", "plain numpy"),
+        ):
+            s = accuracy[name]
+            parts.append(
+                f"{label}: {s['seeds']} seeds, mean error "
+                f"{s['mean error']:+.4f} (standard error "
+                f"{s['standard error of the mean']:.4f}), standard deviation "
+                f"{s['std over seeds']:.4f}"
+            )
+        return (
+            f"AIS accuracy on the same model (exact ln Z "
+            f"{accuracy['exact_log_z']:.4f}; {accuracy['runs']} runs x "
+            f"{accuracy['betas']} inverse temperatures per estimate, a new seed "
+            f"per estimate; ais_accuracy.py, {accuracy['date']}): "
+            + "; ".join(parts)
+            + "."
+        )
+    errors = ais["mean abs error vs exact"]
+    return (
+        f"AIS accuracy on the same model (exact ln Z {ais['exact_log_z']:.4f}): "
+        f"mean absolute error of ln Z {errors['skbm forward AIS']:.4f} (skbm "
+        f"forward runs) and {errors['plain numpy AIS']:.4f} (plain numpy)."
+    )
 
 
 def sweeps_table(sweeps):
