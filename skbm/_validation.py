@@ -7,11 +7,22 @@ not a 2-D array of real numbers (strings, complex numbers, dates, ragged or
 non-array objects) is rejected with a ``ValueError``, never another exception.
 """
 
+import os
+import sys
 import warnings
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.utils.validation import check_non_negative, validate_data
+
+# Frames in these folders are library code: a warning about the user's data
+# points at the first frame outside them, the user's own call.
+LIBRARY_FOLDERS = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (sys.modules[__package__], sklearn, joblib)
+)
 
 ABOVE_ONE_MESSAGE = (
     "Values above 1 in data passed to {whom}: skbm reads unit values as "
@@ -119,11 +130,31 @@ def check_unit_interval(X, whom):
     check_non_negative(X, whom)
     values = X.data if sp.issparse(X) else X
     if values.size and values.max() > 1:
-        warnings.warn(ABOVE_ONE_MESSAGE.format(whom=whom), UserWarning, stacklevel=3)
+        warnings.warn(
+            ABOVE_ONE_MESSAGE.format(whom=whom),
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
         X = X.copy()
         clipped = X.data if sp.issparse(X) else X
         np.minimum(clipped, 1, out=clipped)
     return X
+
+
+def caller_stacklevel():
+    """``stacklevel`` for a warning about the data, raised in the calling function.
+
+    Counts the frames from the function that calls this one up to the first
+    one outside skbm, scikit-learn and joblib (their decorators, validation
+    helpers and meta-estimators such as ``GridSearchCV``), so that the warning names
+    the user's line, however deep inside the library it is raised.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(
+        LIBRARY_FOLDERS
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def validate_units(estimator, X, *, reset, dtype=None):

@@ -455,3 +455,24 @@ def test_sample(fitted, name, n_samples, kind, seed):
     if kind == "int":
         again = model.sample(n_samples, random_state=seed)
         np.testing.assert_array_equal(result, again)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score", "transform"])
+def test_values_above_one_warning_points_at_the_users_line(method):
+    """The warning names this file, not a line inside skbm or scikit-learn."""
+    X = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    model = BernoulliRBM2(n_components=2, n_iter=1, random_state=0).fit(X)
+    above = X * 2
+    with pytest.warns(UserWarning, match="Values above 1") as record:
+        getattr(model, method)(above)
+    assert [w.filename for w in record] == [__file__]
+
+
+def test_values_above_one_warning_points_at_the_users_line_through_a_search():
+    from sklearn.model_selection import GridSearchCV
+
+    X = np.tile([[0.0, 2.0, 1.0], [2.0, 0.0, 1.0]], (5, 1))
+    search = GridSearchCV(BernoulliRBM2(n_iter=1), {"n_components": [1, 2]}, cv=2)
+    with pytest.warns(UserWarning, match="Values above 1") as record:
+        search.fit(X)
+    assert {w.filename for w in record} == {__file__}
