@@ -546,6 +546,22 @@ def _uniforms(problem, n_chains, rng):
     return PagedUniforms([rng], n_chains, width)
 
 
+def _forward_tasks(problem, betas, n_runs, seed):
+    return [
+        delayed(_forward_chunk)(problem, betas, stop - start, [seed, FORWARD, index])
+        for index, (start, stop) in enumerate(_chunks(n_runs))
+    ]
+
+
+def _reverse_tasks(problem, betas, n_runs, seed, sample_target):
+    return [
+        delayed(_reverse_chunk)(
+            problem, betas, stop - start, [seed, REVERSE, index], sample_target
+        )
+        for index, (start, stop) in enumerate(_chunks(n_runs))
+    ]
+
+
 def forward_log_weights(problem, betas, n_runs, seed, n_jobs=None):
     """Log weights of ``n_runs`` forward AIS runs, ln of Z_B / Z_0 estimates.
 
@@ -568,12 +584,8 @@ def forward_log_weights(problem, betas, n_runs, seed, n_jobs=None):
     log_weights : ndarray of shape (n_runs,)
         Float64 log weights.
     """
-    chunks = _chunks(n_runs)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_forward_chunk)(problem, betas, stop - start, [seed, FORWARD, index])
-        for index, (start, stop) in enumerate(chunks)
-    )
-    return np.concatenate(results)
+    tasks = _forward_tasks(problem, betas, n_runs, seed)
+    return np.concatenate(Parallel(n_jobs=n_jobs)(tasks))
 
 
 def reverse_log_weights(problem, betas, n_runs, seed, sample_target, n_jobs=None):
@@ -602,14 +614,31 @@ def reverse_log_weights(problem, betas, n_runs, seed, sample_target, n_jobs=None
     log_weights : ndarray of shape (n_runs,)
         Float64 log weights.
     """
-    chunks = _chunks(n_runs)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_reverse_chunk)(
-            problem, betas, stop - start, [seed, REVERSE, index], sample_target
-        )
-        for index, (start, stop) in enumerate(chunks)
+    tasks = _reverse_tasks(problem, betas, n_runs, seed, sample_target)
+    return np.concatenate(Parallel(n_jobs=n_jobs)(tasks))
+
+
+def both_directions_log_weights(
+    problem, betas, n_runs, seed, sample_target, n_jobs=None
+):
+    """:func:`forward_log_weights` and :func:`reverse_log_weights` at once.
+
+    The chunks of both directions share one pool of ``n_jobs`` workers, so
+    that two workers run a forward and a reverse chunk side by side even when
+    each direction is a single chunk (the default 100 runs). The results are
+    those of the two functions, whatever ``n_jobs``.
+
+    Returns
+    -------
+    forward, reverse : ndarray of shape (n_runs,)
+        Float64 log weights of the forward and the reverse runs.
+    """
+    forward = _forward_tasks(problem, betas, n_runs, seed)
+    reverse = _reverse_tasks(problem, betas, n_runs, seed, sample_target)
+    results = Parallel(n_jobs=n_jobs)(forward + reverse)
+    return np.concatenate(results[: len(forward)]), np.concatenate(
+        results[len(forward) :]
     )
-    return np.concatenate(results)
 
 
 def weight_summary(log_weights, n_standard_errors=N_STANDARD_ERRORS):

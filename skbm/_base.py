@@ -27,9 +27,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._ais import (
+    both_directions_log_weights,
     default_betas,
-    forward_log_weights,
-    reverse_log_weights,
     weight_summary,
 )
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS
@@ -558,14 +557,12 @@ class BaseBoltzmann(
         betas = default_betas(self.ais_betas)
         seed = self._score_seed()
         log_z_base = float(problem.log_z_base())
-        forward = log_z_base + forward_log_weights(
-            problem, betas, self.ais_runs, seed, n_jobs=self.n_jobs
-        )
-        log_z, low, high, ess = weight_summary(forward)
         sample_target, start = self._ais_target_sampler()
-        reverse = reverse_log_weights(
+        forward, reverse = both_directions_log_weights(
             problem, betas, self.ais_runs, seed, sample_target, n_jobs=self.n_jobs
         )
+        forward += log_z_base
+        log_z, low, high, ess = weight_summary(forward)
         reverse_mean, reverse_low, reverse_high, _ = weight_summary(reverse)
         reverse_log_z = log_z_base - reverse_mean
         return LogPartition(

@@ -16,6 +16,7 @@ from skbm._ais import (
     AnnealingProblem,
     PagedUniforms,
     anneal,
+    both_directions_log_weights,
     default_betas,
     forward_log_weights,
     machine_problem,
@@ -135,6 +136,27 @@ def test_mean_weight_is_unbiased_on_a_tiny_machine(direction):
     w = np.exp(log_w - target)  # mean 1 if unbiased
     assert w.std() > 0.2
     assert abs(w.mean() - 1.0) < 4 * w.std() / np.sqrt(n_runs)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_both_directions_in_one_pool_equal_the_separate_runs(n_jobs):
+    W, b, a = tiny_machine(seed=2)
+    problem = machine_problem(W, b, a)
+    betas = default_betas(20)
+    draw = lambda n, rng: bm_exact_sample(W, b, n, rng)  # noqa: E731
+    start = lambda n, rng: sampled_units(draw, problem.sampled, n, rng)  # noqa: E731
+    n_runs = 250  # three chunks in each direction
+    forward, reverse = both_directions_log_weights(
+        problem, betas, n_runs, 3, start, n_jobs=n_jobs
+    )
+    np.testing.assert_array_equal(
+        forward, forward_log_weights(problem, betas, n_runs, 3)
+    )
+    np.testing.assert_array_equal(
+        reverse, reverse_log_weights(problem, betas, n_runs, 3, start)
+    )
+    assert forward.shape == reverse.shape == (n_runs,)
+    assert not np.array_equal(forward, -reverse)
 
 
 def test_rbm_problem_and_per_chain_problem_are_unbiased():
