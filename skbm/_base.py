@@ -475,19 +475,28 @@ class BaseBoltzmann(
             )
         return method
 
-    def _cache_key(self):
+    def _cache_key(self, method=None):
+        """Hash of everything ln Z depends on, computed by ``method``.
+
+        The parameter values, and for AIS also its settings, its seed and
+        its base model: an exact value stays valid when only those change.
+        """
+        if method is None:
+            method = self._resolve_score_method()
         digest = hashlib.blake2b(digest_size=16)
         for name in self._parameter_names:
             value = np.ascontiguousarray(getattr(self, name))
             digest.update(f"{name}{value.dtype}{value.shape}".encode())
             digest.update(value.tobytes())
-        # The AIS base model changes the estimate, though not its expectation.
-        digest.update(self._ais_base_logits().tobytes())
-        # The seed AIS would use, not repr(random_state): a RandomState's repr
-        # holds its address, which changes in a copy or an unpickled model
-        # (on a worker process), where the cached value is still valid.
-        settings = (self.score_method, self.ais_runs, self.ais_betas)
-        digest.update(repr(settings + (self._score_seed(),)).encode())
+        digest.update(method.encode())
+        if method == "ais":
+            # The AIS base model changes the estimate, not its expectation.
+            digest.update(self._ais_base_logits().tobytes())
+            # The seed AIS would use, not repr(random_state): a RandomState's
+            # repr holds its address, which changes in a copy or an unpickled
+            # model (on a worker process), where the cached value is valid.
+            settings = (self.ais_runs, self.ais_betas, self._score_seed())
+            digest.update(repr(settings).encode())
         return digest.hexdigest()
 
     # ------------------------------------------------------------------
@@ -638,10 +647,11 @@ class BaseBoltzmann(
         1.386294 = ln 4 = 1.386294
         """
         check_is_fitted(self)
-        key = self._cache_key()
+        method = self._resolve_score_method()
+        key = self._cache_key(method)
         cached = self.__dict__.get("_log_partition_cache")
         if cached is None or cached[0] != key:
-            cached = (key, self._compute_log_partition(self._resolve_score_method()))
+            cached = (key, self._compute_log_partition(method))
             self._log_partition_cache = cached
         return cached[1]
 

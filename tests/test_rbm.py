@@ -236,6 +236,34 @@ def test_score_cache_follows_parameter_values():
     assert not np.allclose(first, model.score_samples(V))
 
 
+def test_score_cache_keys_ais_settings_only_for_ais(monkeypatch):
+    rng = np.random.default_rng(2)
+    X = (rng.random((30, 6)) < 0.4).astype(float)
+    model = BernoulliRBM2(n_components=3, n_iter=2, random_state=0).fit(X)
+    calls = []
+    for name in ("_exact_log_partition", "_ais_log_partition"):
+        original = getattr(model, name)
+        monkeypatch.setattr(
+            model, name, lambda f=original, n=name: calls.append(n) or f()
+        )
+    exact = model.log_partition()
+    model.set_params(ais_runs=7, ais_betas=50, random_state=3)
+    assert model.log_partition() is exact  # AIS settings do not touch it
+    model.set_params(score_method="ais")
+    estimate = model.log_partition()
+    assert estimate.method == "ais" and estimate.n_runs == 7
+    model.set_params(ais_runs=8)
+    assert model.log_partition().n_runs == 8
+    model.set_params(score_method="exact")
+    assert model.log_partition().log_z == exact.log_z
+    assert calls == [
+        "_exact_log_partition",
+        "_ais_log_partition",
+        "_ais_log_partition",
+        "_exact_log_partition",
+    ]
+
+
 def test_sparse_input_gives_the_same_results():
     rng = np.random.default_rng(0)
     X = (rng.random((40, 6)) < 0.3).astype(float)
