@@ -30,6 +30,7 @@ from ._bm_math import (
     unpack_parameters,
 )
 from ._enumeration import MAX_EXACT_BITS
+from ._validation import caller_stacklevel
 
 # solver="auto" fits by exact maximum likelihood up to this many features and
 # by pseudo-likelihood beyond. Each added unit doubles the cost of an exact
@@ -351,7 +352,7 @@ class BoltzmannMachine(BaseBoltzmann):
                 f"converge after {result.nit} iterations ({result.message}); "
                 "increase max_iter or tol, or raise alpha.",
                 ConvergenceWarning,
-                stacklevel=6,
+                stacklevel=caller_stacklevel(),
             )
         coupling, intercept = unpack_parameters(result.x, n_features)
         dtype = self.coupling_.dtype

@@ -17,8 +17,8 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.utils.validation import check_non_negative, validate_data
 
-# Frames in these folders are library code: a warning about the user's data
-# points at the first frame outside them, the user's own call.
+# Frames in these folders are library code: a warning to the user points at
+# the first frame outside them, the user's own call.
 LIBRARY_FOLDERS = tuple(
     os.path.dirname(module.__file__) + os.sep
     for module in (sys.modules[__package__], sklearn, joblib)
@@ -142,7 +142,7 @@ def check_unit_interval(X, whom):
 
 
 def caller_stacklevel():
-    """``stacklevel`` for a warning about the data, raised in the calling function.
+    """``stacklevel`` for a warning to the user, raised in the calling function.
 
     Counts the frames from the function that calls this one up to the first
     one outside skbm, scikit-learn and joblib (their decorators, validation

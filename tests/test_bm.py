@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 
 from skbm import BoltzmannMachine
 from skbm._bm import AUTO_EXACT_MAX_FEATURES
@@ -254,8 +255,16 @@ def test_pcd_is_reproducible(small_data):
 
 
 def test_convergence_warning(small_data):
-    with pytest.warns(ConvergenceWarning, match="did not converge"):
+    with pytest.warns(ConvergenceWarning, match="did not converge") as record:
         BoltzmannMachine(solver="exact", max_iter=2).fit(small_data)
+    # It names the user's line, also from inside a grid search.
+    assert [w.filename for w in record] == [__file__]
+    search = GridSearchCV(
+        BoltzmannMachine(solver="pseudolikelihood", max_iter=1), {"alpha": [1e-3]}
+    )
+    with pytest.warns(ConvergenceWarning, match="did not converge") as record:
+        search.fit(small_data)
+    assert {w.filename for w in record} == {__file__}
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
