@@ -254,21 +254,24 @@ class BernoulliRBM2(BaseBoltzmann):
 
     def _train(self, X, rng, *, first_call, n_epochs):
         fused = self.solver in ("pcd", "cd") and not sp.issparse(X)
-        self._sgd_epochs(
-            X,
-            rng,
-            self._gradient,
-            n_epochs=self.n_iter if n_epochs is None else n_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self._learning_rate_schedule(n_epochs),
-            momentum=self.momentum,
-            shuffle=self.shuffle,
-            # Dense CD/PCD batches take the fused in-place update of
-            # sgd_step, whose products are fastest on Fortran-ordered
-            # weights; sparse data and the other solvers use _gradient.
-            update=self._fused_step if fused else None,
-            order="F" if fused else "C",
-        )
+        # The fused update's sigmoid lets exp overflow to inf where P = 0
+        # exactly; the warning is silenced here, once (see _conditional).
+        with np.errstate(over="ignore"):
+            self._sgd_epochs(
+                X,
+                rng,
+                self._gradient,
+                n_epochs=self.n_iter if n_epochs is None else n_epochs,
+                batch_size=self.batch_size,
+                learning_rate=self._learning_rate_schedule(n_epochs),
+                momentum=self.momentum,
+                shuffle=self.shuffle,
+                # Dense CD/PCD batches take the fused in-place update of
+                # sgd_step, whose products are fastest on Fortran-ordered
+                # weights; sparse data and the other solvers use _gradient.
+                update=self._fused_step if fused else None,
+                order="F" if fused else "C",
+            )
 
     def _fused_step(self, params, velocity, V, rng, rate, momentum):
         """The update of _gradient plus the heavy-ball step, done in place."""

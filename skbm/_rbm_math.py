@@ -56,41 +56,6 @@ def softplus(x, out=None):
     return out
 
 
-def sigmoid(x, out=None):
-    """Logistic sigmoid 1 / (1 + exp(-x)) computed as 1/2 + tanh(x/2)/2.
-
-    numpy's ``tanh`` is vectorised, which makes this several times faster
-    than ``scipy.special.expit`` (about 20x in float32). Its error is
-    absolute, a few units in the last place of 1, so tiny probabilities lose
-    their relative precision: it serves the training updates, where that does
-    not matter, while scores and ``transform`` keep ``expit``.
-
-    Parameters
-    ----------
-    x : ndarray
-        Input.
-    out : ndarray, default=None
-        Where to write the result; may be ``x`` itself.
-
-    Returns
-    -------
-    y : ndarray
-        sigmoid of ``x``, in the dtype of ``x``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skbm._rbm_math import sigmoid
-    >>> sigmoid(np.array([-50.0, 0.0, 2.0])).round(6)
-    array([0.      , 0.5     , 0.880797])
-    """
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
-
-
 def sample_bernoulli(p, rng):
     """Draw binary units with probabilities ``p``, in the dtype of ``p``."""
     return (rng.random(p.shape, dtype=p.dtype) < p).astype(p.dtype)
@@ -125,10 +90,16 @@ def _phase_weights(n, m, dtype):
 def _conditional(gemm, W_blas, transpose, X, bias, out=None):
     """P(unit = 1 | rows of X) of one layer, in place of ``out``.
 
-    sigmoid(x) = (1 + tanh(x / 2)) / 2, with x / 2 = (X @ op(W_blas)^T +
-    bias) / 2 from one gemm on the preloaded bias. ``W_blas`` is
-    Fortran-ordered; gemm transposes it if ``transpose``. Positional
-    arguments, since f2py parses keywords measurably slower:
+    sigmoid(x) = 1 / (1 + exp(-x)), with -x = -(X @ op(W_blas)^T + bias) from
+    one gemm on the preloaded bias; ``W_blas`` is Fortran-ordered and gemm
+    transposes it if ``transpose``. Three in-place passes, measured 20-40%
+    faster than (1 + tanh(x / 2)) / 2 and ten times faster than
+    ``scipy.special.expit``. Where x < -709 (-88 in float32) exp overflows
+    to inf and the result is exactly 0: finite, but numpy warns, so the
+    training loop runs under ``np.errstate(over="ignore")`` (set once per
+    fit: per call it would cost more than the arithmetic on small layers).
+
+    Positional gemm arguments, since f2py parses keywords measurably slower:
     gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c) returns c itself
     unless it had to copy an operand.
     """
@@ -136,12 +107,12 @@ def _conditional(gemm, W_blas, transpose, X, bias, out=None):
         out = np.empty((X.shape[0], bias.shape[0]), dtype=W_blas.dtype)
     out[...] = bias
     out_blas = out.T
-    result = gemm(0.5, W_blas, X.T, 0.5, out_blas, transpose, 0, 1)
+    result = gemm(-1.0, W_blas, X.T, -1.0, out_blas, transpose, 0, 1)
     if result is not out_blas:
         out_blas[...] = result
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
+    np.exp(out, out=out)
+    out += 1.0
+    np.divide(1.0, out, out=out)
     return out
 
 
@@ -167,7 +138,9 @@ def sgd_step(
     a heavy-ball step, with fewer passes over memory: the two outer products
     of the weight gradient are accumulated by BLAS ``gemm`` straight into
     ``W`` (or its velocity), the conditionals are computed in place, and
-    uniforms are drawn in the working dtype.
+    uniforms are drawn in the working dtype. Under extreme weights exp may
+    overflow in the conditionals (harmlessly, see ``_conditional``): call it
+    under ``np.errstate(over="ignore")`` to silence numpy's warning.
 
     Parameters
     ----------

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from skbm import BernoulliRBM2
-from skbm._rbm_math import log_partition, model_statistics, sigmoid
+from skbm._rbm_math import _blas, _conditional, log_partition, model_statistics
 
 
 @pytest.mark.parametrize("solver", ["pcd", "cd"])
@@ -58,14 +58,28 @@ def test_pcd_with_fewer_chains_than_rows_scales_each_phase():
     np.testing.assert_allclose(dense.components_, sparse.components_, atol=1e-12)
 
 
-def test_sigmoid_matches_expit():
-    x = np.linspace(-800, 800, 20001)
-    np.testing.assert_allclose(sigmoid(x), expit(x), rtol=0, atol=3e-16)
-    x32 = x.astype(np.float32)
-    assert sigmoid(x32).dtype == np.float32
-    np.testing.assert_allclose(sigmoid(x32), expit(x32), rtol=0, atol=2e-7)
-    y = x.copy()
-    assert sigmoid(y, out=y) is y
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_conditionals_match_expit(dtype, order):
+    """P(h | v) and P(v | h) of the fused step, also where exp overflows."""
+    rng = np.random.default_rng(0)
+    W = np.array(rng.normal(0, 300, (7, 5)), dtype=dtype, order=order)
+    b, c = rng.normal(0, 300, 5).astype(dtype), rng.normal(0, 300, 7).astype(dtype)
+    V = (rng.random((9, 5)) < 0.5).astype(dtype)
+    H = (rng.random((4, 7)) < 0.5).astype(dtype)
+    gemm = _blas(np.dtype(dtype))[0]
+    W_blas, to_W = (W, 0) if order == "F" else (W.T, 1)
+    atol = 3e-16 if dtype == np.float64 else 2e-7
+    with np.errstate(over="ignore"):
+        hidden = _conditional(gemm, W_blas, to_W, V, c)
+        visible = _conditional(gemm, W_blas, 1 - to_W, H, b)
+    assert hidden.dtype == visible.dtype == dtype
+    expected_hidden = expit(V.astype(float) @ W.T.astype(float) + c)
+    expected_visible = expit(H.astype(float) @ W.astype(float) + b)
+    # exp(-x) overflows in float64 (x < -709) for some units, not for all.
+    assert (V @ W.T + c).min() < -709 and (V @ W.T + c).max() > 0
+    np.testing.assert_allclose(hidden, expected_hidden, rtol=0, atol=atol)
+    np.testing.assert_allclose(visible, expected_visible, rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("function", [log_partition, model_statistics])
