@@ -4,6 +4,7 @@ The machine is shared, so absolute times drift; every comparison is a ratio
 of medians of repeats that were run interleaved in the same process.
 """
 
+import json
 import time
 
 import numpy as np
@@ -70,3 +71,10 @@ def blas_info():
         for info in threadpool_info()
         if info.get("user_api") == "blas"
     ]
+
+
+def write_json(path, record):
+    """Write ``record`` to ``path`` as indented JSON; nothing if ``path`` is None."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(record, f, indent=1)

@@ -10,10 +10,10 @@ numpy, three times slower, gets a third of the seeds.
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
+from _common import write_json
 from bench_ais import N_BETAS, N_RUNS, benchmark_model, plain_ais
 from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
@@ -63,9 +63,7 @@ def main(argv=None):
             f"(standard error {s['standard error of the mean']:.4f}), "
             f"std over seeds {s['std over seeds']:.4f}"
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(args.json, result)
     return result
 
 

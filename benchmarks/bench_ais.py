@@ -11,11 +11,10 @@ estimator call (forward and reverse runs) is timed too. Run
 
 import argparse
 import copy
-import json
 import time
 
 import numpy as np
-from _common import blas_info, digits_binary, interleaved, median
+from _common import blas_info, digits_binary, interleaved, median, write_json
 from scipy.special import expit, logsumexp
 from threadpoolctl import threadpool_limits
 
@@ -129,13 +128,7 @@ def main(argv=None):
         print(f"{name}: {seconds:.3f} s ({seconds / plain_time:.2f}x plain numpy)")
     for name, error in result["mean abs error vs exact"].items():
         print(f"{name}: mean |ln Z error| {error:.4f} (exact {exact:.4f})")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"blas": blas_info(), "threads": args.threads, "ais": result},
-                f,
-                indent=1,
-            )
+    write_json(args.json, {"blas": blas_info(), "threads": args.threads, "ais": result})
     return result
 
 

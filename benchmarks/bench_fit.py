@@ -10,11 +10,17 @@ Run ``python benchmarks/bench_fit.py [--repeats N] [--quick]``.
 """
 
 import argparse
-import json
 import warnings
 
 import numpy as np
-from _common import blas_info, digits_binary, interleaved, median, smooth_binary_images
+from _common import (
+    blas_info,
+    digits_binary,
+    interleaved,
+    median,
+    smooth_binary_images,
+    write_json,
+)
 from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
 
@@ -138,13 +144,9 @@ def run(args):
             f"sklearn/bound {result['scikit-learn / matmul bound']:.2f}",
             flush=True,
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"blas": blas_info(), "threads": args.threads, "fit": results},
-                f,
-                indent=1,
-            )
+    write_json(
+        args.json, {"blas": blas_info(), "threads": args.threads, "fit": results}
+    )
     return results
 
 

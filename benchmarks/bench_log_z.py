@@ -5,11 +5,10 @@ sizes. Run ``python benchmarks/bench_log_z.py [--repeats N] [--threads T]``.
 """
 
 import argparse
-import json
 import tracemalloc
 
 import numpy as np
-from _common import blas_info, interleaved, median
+from _common import blas_info, interleaved, median, write_json
 from threadpoolctl import threadpool_limits
 
 from skbm._rbm_math import log_partition, model_statistics
@@ -100,18 +99,15 @@ def main(argv=None):
                     f"{mib:.1f} MiB",
                     flush=True,
                 )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "blas": blas_info(),
-                    "threads": args.threads,
-                    "log_z": result,
-                    "memory": memory,
-                },
-                f,
-                indent=1,
-            )
+    write_json(
+        args.json,
+        {
+            "blas": blas_info(),
+            "threads": args.threads,
+            "log_z": result,
+            "memory": memory,
+        },
+    )
 
 
 if __name__ == "__main__":

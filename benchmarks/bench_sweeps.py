@@ -19,11 +19,10 @@ Runs are interleaved and the median of repeats is reported. Run
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
-from _common import blas_info, interleaved, median
+from _common import blas_info, interleaved, median, write_json
 from threadpoolctl import threadpool_limits
 
 from skbm._bm_math import gibbs_sweeps, greedy_coloring
@@ -124,18 +123,15 @@ def main(argv=None):
                 + f"; unit by unit / blocks {row['unit by unit / colour blocks']:.1f}x"
                 + (f"; per-chain loop / unit by unit {loop:.0f}x" if loop else "")
             )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "blas": blas_info(),
-                    "threads": args.threads,
-                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "sweeps": rows,
-                },
-                f,
-                indent=1,
-            )
+    write_json(
+        args.json,
+        {
+            "blas": blas_info(),
+            "threads": args.threads,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "sweeps": rows,
+        },
+    )
     return rows
 
 

@@ -7,10 +7,10 @@ held-out mean log-likelihood. Speed changes must leave it where it was
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
+from _common import write_json
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -43,9 +43,7 @@ def main(argv=None):
         f"(std {result['std_over_seeds']:.3f} over {args.seeds} seeds), median fit "
         f"{result['median_fit_seconds']:.2f} s"
     )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(args.json, result)
     return result
 
 
