@@ -99,7 +99,7 @@ def independent_split(adjacency, free):
     Examples
     --------
     >>> import numpy as np
-    >>> from skbm._hbm_math import independent_split
+    >>> from skbm._bm_math import independent_split
     >>> bipartite = np.zeros((5, 5), dtype=bool)
     >>> bipartite[:2, 2:] = bipartite[2:, :2] = True
     >>> [part.tolist() for part in independent_split(bipartite, range(5))]

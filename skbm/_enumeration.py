@@ -197,7 +197,7 @@ class RescaledSums:
         return [values / self.total for values in self.sums]
 
 
-def draw_states(log_weights, n_samples, rng, dtype=np.float64):
+def draw_states(log_weights, n_samples, rng):
     """Draw enumerated states with probabilities proportional to exp(log weight).
 
     Parameters
@@ -209,13 +209,11 @@ def draw_states(log_weights, n_samples, rng, dtype=np.float64):
         Number of independent draws.
     rng : numpy.random.Generator
         Source of randomness.
-    dtype : dtype, default=np.float64
-        Dtype of the returned states.
 
     Returns
     -------
     states : ndarray of shape (n_samples, n_bits)
-        The drawn states, entries 0 or 1.
+        The drawn states, entries 0 or 1, float64.
 
     Examples
     --------
@@ -230,4 +228,4 @@ def draw_states(log_weights, n_samples, rng, dtype=np.float64):
     codes = np.searchsorted(cumulative, rng.random(n_samples) * cumulative[-1], "right")
     # Guard against u * total rounding up to the last cumulative value.
     codes = np.minimum(codes, log_weights.shape[0] - 1)
-    return code_bits(codes, n_bits, dtype)
+    return code_bits(codes, n_bits)

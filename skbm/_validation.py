@@ -146,8 +146,9 @@ def caller_stacklevel():
 
     Counts the frames from the function that calls this one up to the first
     one outside skbm, scikit-learn and joblib (their decorators, validation
-    helpers and meta-estimators such as ``GridSearchCV``), so that the warning names
-    the user's line, however deep inside the library it is raised.
+    helpers and meta-estimators such as ``GridSearchCV``), so that the
+    warning names the user's line, however deep inside the library it is
+    raised.
     """
     level, frame = 1, sys._getframe(1)
     while frame.f_back is not None and frame.f_code.co_filename.startswith(
