@@ -1,11 +1,11 @@
 """Tests of BoltzmannMachine against independent brute-force computations."""
 
 import copy
-import itertools
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from brute_force import all_states, brute_distribution, brute_neg_energy
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -19,25 +19,6 @@ SOLVERS = ["exact", "pseudolikelihood", "pcd"]
 # ----------------------------------------------------------------------
 # Independent brute force
 # ----------------------------------------------------------------------
-def all_states(n_units):
-    return np.array(list(itertools.product((0.0, 1.0), repeat=n_units)))
-
-
-def brute_neg_energy(X, W, b):
-    """sum_{i<j} w_ij x_i x_j + sum_i b_i x_i, pair by pair."""
-    X = np.asarray(X, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
-    total = X @ np.asarray(b, dtype=np.float64)
-    for i, j in itertools.combinations(range(X.shape[1]), 2):
-        total = total + W[i, j] * X[:, i] * X[:, j]
-    return total
-
-
-def brute_distribution(W, b):
-    states = all_states(len(b))
-    logits = brute_neg_energy(states, W, b)
-    log_z = logsumexp(logits)
-    return states, np.exp(logits - log_z), log_z
 
 
 def brute_log_proba(X, W, b):

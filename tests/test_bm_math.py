@@ -1,11 +1,10 @@
 """Tests of the general Boltzmann machine math core against brute force."""
 
 import functools
-import itertools
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
+from brute_force import brute_distribution, brute_neg_energy
 
 from skbm import _bm_math
 from skbm._bm_math import (
@@ -24,31 +23,9 @@ from skbm._bm_math import (
 )
 from skbm._enumeration import state_blocks
 
-
 # ----------------------------------------------------------------------
 # Independent brute force, written out pair by pair
 # ----------------------------------------------------------------------
-def all_states(n_units):
-    """All 2**n states; the order differs from the package's code order."""
-    return np.array(list(itertools.product((0.0, 1.0), repeat=n_units)))
-
-
-def brute_neg_energy(X, W, b):
-    """-Phi(x) = sum_{i<j} w_ij x_i x_j + sum_i b_i x_i, by explicit loops."""
-    X = np.asarray(X, dtype=np.float64)
-    n = X.shape[1]
-    total = X @ b
-    for i in range(n):
-        for j in range(i + 1, n):
-            total = total + W[i, j] * X[:, i] * X[:, j]
-    return total
-
-
-def brute_distribution(W, b):
-    states = all_states(len(b))
-    logits = brute_neg_energy(states, W, b)
-    log_z = logsumexp(logits)
-    return states, np.exp(logits - log_z), log_z
 
 
 def random_bm(n_units, scale, seed):

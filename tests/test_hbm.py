@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from brute_force import all_states, brute_neg_energy
 from scipy.special import expit, logsumexp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -21,17 +22,6 @@ PARITY = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=float)
 # ----------------------------------------------------------------------
 # Independent brute force
 # ----------------------------------------------------------------------
-def all_states(n_units):
-    return np.array(list(itertools.product((0.0, 1.0), repeat=n_units)))
-
-
-def brute_neg_energy(X, W, b):
-    """sum_{i<j} w_ij x_i x_j + sum_i b_i x_i, pair by pair."""
-    X = np.asarray(X, dtype=np.float64)
-    total = X @ np.asarray(b, dtype=np.float64)
-    for i, j in itertools.combinations(range(X.shape[1]), 2):
-        total = total + float(W[i, j]) * X[:, i] * X[:, j]
-    return total
 
 
 def brute_marginal(V, W, b):

@@ -7,14 +7,11 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from brute_force import all_states
 from scipy.special import logsumexp
 
 from skbm import BernoulliRBM2
 from skbm._rbm_math import sample_gibbs
-
-
-def all_states(n):
-    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=float)
 
 
 def brute_force_log_p(V, W, b, c):

@@ -12,7 +12,6 @@
 """
 
 import copy
-import itertools
 import pickle
 import time
 import tracemalloc
@@ -20,6 +19,7 @@ import warnings
 
 import numpy as np
 import pytest
+from brute_force import all_states
 from scipy.special import logsumexp
 
 import skbm._bm
@@ -58,10 +58,6 @@ CONFIGS = {
         n_components=2, n_iter=3, batch_size=8, n_chains=6, solver="pcd", **kw
     ),
 }
-
-
-def all_states(n):
-    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.float64)
 
 
 # ----------------------------------------------------------------------
