@@ -47,12 +47,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
-from ._bm_math import gibbs_sweeps, greedy_coloring, independent_split
 from ._enumeration import BLOCK_BYTES
-from ._hbm_math import mean_field_posterior
-from ._rbm_math import softplus
+from ._graph import greedy_coloring, independent_split
 
 # Runs per chunk: the unit of parallel work and of seeding. Chunks are
 # computed separately, so this sets how results depend on ais_runs (not on
@@ -80,9 +78,6 @@ FAST_STEP_BOUND = 5.0
 
 # Bits of the float32 1.0: OR-ed with 23 random mantissa bits, a float in [1, 2).
 ONE_FLOAT32_BITS = np.uint32(0x3F800000)
-
-# Mean-field sweeps for the base model of the clamped hidden units.
-MEAN_FIELD_SWEEPS = 30
 
 # Seed tags, so that forward, reverse and clamped runs draw unrelated streams.
 FORWARD, REVERSE, CLAMPED = 1, 2, 3
@@ -146,9 +141,12 @@ class AnnealingProblem:
     blocks : list of ndarray of int
         Independent sets of the graph among K (indices into K) that cover K,
         resampled one after another in a sweep.
+    units_K, units_R : UnitType
+        Unit types of the sampled and of the summed units.
     sampled : ndarray of int, default=None
-        Indices of the units of K among the machine's units, for general
-        machines; draws of all units give the start states ``x[:, sampled]``.
+        Indices of the units of K among the machine's units; draws of all
+        units give the start states ``x[:, sampled]``. ``None`` means the
+        first ``n_K`` units.
     """
 
     W_KK: object
@@ -158,18 +156,27 @@ class AnnealingProblem:
     a_K: np.ndarray
     a_R: np.ndarray
     blocks: tuple
+    units_K: object
+    units_R: object
     sampled: object = None
 
     def log_z_base(self):
-        """ln Z_0 = sum over all units of softplus(a), per chain if rows."""
-        return softplus(np.asarray(self.a_K, float)).sum(axis=-1) + softplus(
-            np.asarray(self.a_R, float)
-        ).sum(axis=-1)
+        """ln Z_0 = sum over all units of their cumulant at a, per chain if rows."""
+        return self.units_K.cumulant(np.asarray(self.a_K, float)).sum(
+            axis=-1
+        ) + self.units_R.cumulant(np.asarray(self.a_R, float)).sum(axis=-1)
 
     def sample_base(self, n_chains, rng):
-        """Exact draws of x_K from the base model."""
-        proba = np.broadcast_to(expit(self.a_K), (n_chains, len(self.W_KR)))
-        return (rng.random(proba.shape) < proba).astype(np.float64)
+        """Exact draws of x_K from the base model, float64."""
+        field = np.broadcast_to(np.asarray(self.a_K, float), (n_chains, len(self.W_KR)))
+        return self.units_K.sample(field, rng)
+
+    def start_states(self, states):
+        """The sampled units' columns of draws of all the machine's units."""
+        states = np.asarray(states, dtype=np.float64)
+        if self.sampled is None:
+            return states[:, : len(self.W_KR)]
+        return states[:, self.sampled]
 
     def rows(self, rows):
         """The problem restricted to chains ``rows`` (per-chain arrays only)."""
@@ -186,11 +193,13 @@ class AnnealingProblem:
             take(self.a_K),
             take(self.a_R),
             self.blocks,
+            self.units_K,
+            self.units_R,
             self.sampled,
         )
 
 
-def machine_problem(coupling, intercept, base_logits):
+def machine_problem(coupling, intercept, base_logits, units):
     """The :class:`AnnealingProblem` of a general Boltzmann machine.
 
     A greedy independent set R of the graph ``coupling != 0`` is summed out;
@@ -203,7 +212,9 @@ def machine_problem(coupling, intercept, base_logits):
     intercept : ndarray of shape (n_units,)
         Intercepts.
     base_logits : ndarray of shape (n_units,)
-        Logits of the independent base model.
+        Fields of the independent base model.
+    units : UnitType
+        The unit type of the machine.
 
     Returns
     -------
@@ -224,42 +235,10 @@ def machine_problem(coupling, intercept, base_logits):
         a_K=a[K],
         a_R=a[R],
         blocks=tuple(blocks),
+        units_K=units,
+        units_R=units,
         sampled=K,
     )
-
-
-def machine_gibbs_sampler(coupling, intercept, base_logits, n_sweeps, n_chains, rng):
-    """Draws of all units from Gibbs chains started at the base model.
-
-    Parameters
-    ----------
-    coupling : ndarray of shape (n_units, n_units)
-        Symmetric couplings with a zero diagonal.
-    intercept : ndarray of shape (n_units,)
-        Intercepts.
-    base_logits : ndarray of shape (n_units,)
-        Logits of the start distribution.
-    n_sweeps : int
-        Sweeps of burn-in over a greedy colouring of the graph.
-    n_chains : int
-        Number of chains, one draw each.
-    rng : numpy.random.Generator
-        Source of randomness.
-
-    Returns
-    -------
-    X : ndarray of shape (n_chains, n_units)
-        The last states, float64.
-    """
-    W = np.asarray(coupling, dtype=np.float64)
-    start = rng.random((n_chains, W.shape[0])) < expit(base_logits)
-    blocks = greedy_coloring(W != 0)
-    return gibbs_sweeps(start.astype(np.float64), W, intercept, n_sweeps, rng, blocks)
-
-
-def sampled_units(draw, sampled, n_samples, rng):
-    """Columns ``sampled`` of ``draw(n_samples, rng)``: start states of reverse AIS."""
-    return np.asarray(draw(n_samples, rng), dtype=np.float64)[:, sampled]
 
 
 class PagedUniforms:
@@ -336,6 +315,10 @@ class PagedUniforms:
 def anneal(problem, states, betas, uniforms):
     """One batch of AIS runs along ``betas``, vectorised over the chains.
 
+    Problems whose units all have logistic conditionals ({0,1} units) run
+    the fused kernel described below; any other unit types run
+    :func:`anneal_generic`, which calls only the unit-type interface.
+
     Per step, the log weights take ln f_new(x) - ln f_old(x) in float64.
     Given s = x W_KR + b_R - a_R on a summed unit and t = a_R + beta * s, the
     unit contributes softplus(t_new) - softplus(t_old), computed as
@@ -378,6 +361,8 @@ def anneal(problem, states, betas, uniforms):
     betas = np.asarray(betas, dtype=np.float64)
     if np.any(betas < 0):
         raise ValueError("Inverse temperatures must not be negative.")
+    if not (problem.units_K.logistic and problem.units_R.logistic):
+        return _anneal_streams(problem, states, betas, uniforms)
     states = np.asarray(states, dtype=np.float64)
     n_chains, n_k = states.shape
     b_K, b_R = np.asarray(problem.b_K, float), np.asarray(problem.b_R, float)
@@ -481,7 +466,8 @@ def anneal(problem, states, betas, uniforms):
                 rows = order[:slow]
                 s_rows = s[rows, :n_r]
                 a_rows = a_R[rows] if a_R.ndim == 2 else a_R
-                terms[rows, :n_r] = softplus(new * s_rows + a_rows) - softplus(
+                cumulant = problem.units_R.cumulant
+                terms[rows, :n_r] = cumulant(new * s_rows + a_rows) - cumulant(
                     old * s_rows + a_rows
                 )
                 terms[rows, n_r] = step * s[rows, n_r]
@@ -515,6 +501,86 @@ def anneal(problem, states, betas, uniforms):
                 x[...] = sources[:, :n_k]
             page_index += 1
     return log_w, x.copy()
+
+
+def anneal_generic(problem, states, betas, rng):
+    """AIS runs along ``betas`` for any unit types, vectorised over the chains.
+
+    Per step, the log weights take ln f_new(x) - ln f_old(x), with
+
+        ln f_beta(x_K) = beta * (1/2 x_K W_KK x_K + b_K . x_K)
+                         + (1 - beta) * a_K . x_K - self_energy_K(x_K)
+                         + sum_{j in R} cumulant_R(beta * (b_j + x_K W_Kj)
+                                                   + (1 - beta) * a_j),
+
+    and the transition that leaves f_new invariant draws R given K, then
+    the blocks of K in turn, with the unit types' samplers. Plain numpy on
+    the unit-type interface: the reference that :func:`anneal`'s fused
+    kernel for {0,1} units is an optimisation of.
+
+    Parameters
+    ----------
+    problem : AnnealingProblem
+        The target, the base and the split of the units.
+    states : ndarray of shape (n_chains, n_K)
+        Start states, exact draws of the distribution at ``betas[0]``.
+    betas : ndarray of shape (n_betas,)
+        Non-negative inverse temperatures in the order they are visited.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    log_weights : ndarray of shape (n_chains,)
+        Float64 log weights.
+    states : ndarray of shape (n_chains, n_K)
+        Final states.
+    """
+    x = np.array(states, dtype=np.float64)
+    b_K, b_R = np.asarray(problem.b_K, float), np.asarray(problem.b_R, float)
+    a_K, a_R = np.asarray(problem.a_K, float), np.asarray(problem.a_R, float)
+    W_KR = np.asarray(problem.W_KR, float)
+    W_KK = None if problem.W_KK is None else np.asarray(problem.W_KK, float)
+    units_K, units_R = problem.units_K, problem.units_R
+
+    def field_R(beta):
+        return beta * (x @ W_KR + b_R) + (1 - beta) * a_R
+
+    def log_f(beta):
+        value = np.einsum("ij,ij->i", x, beta * b_K + (1 - beta) * a_K)
+        if W_KK is not None:
+            value += 0.5 * beta * np.einsum("ij,ij->i", x @ W_KK, x)
+        value -= units_K.self_energy(x)
+        return value + units_R.cumulant(field_R(beta)).sum(axis=-1)
+
+    log_w = np.zeros(x.shape[0])
+    last = len(betas) - 1
+    for k in range(1, last + 1):
+        old, new = float(betas[k - 1]), float(betas[k])
+        log_w += log_f(new) - log_f(old)
+        if k == last:
+            break
+        summed = units_R.sample(field_R(new), rng)
+        for block in problem.blocks:
+            block = np.asarray(block, dtype=np.intp)
+            field = summed @ W_KR[block].T + b_K[..., block]
+            if W_KK is not None:
+                field += x @ W_KK[:, block]
+            field = new * field + (1 - new) * a_K[..., block]
+            x[:, block] = units_K.sample(field, rng)
+    return log_w, x
+
+
+def _anneal_streams(problem, states, betas, uniforms):
+    """:func:`anneal_generic` on each stream's chains, with that stream."""
+    states = np.asarray(states, dtype=np.float64)
+    log_w, final = np.empty(states.shape[0]), np.empty_like(states)
+    for index, rng in enumerate(uniforms.rngs):
+        chains = np.arange(index * uniforms.rows, (index + 1) * uniforms.rows)
+        log_w[chains], final[chains] = anneal_generic(
+            problem.rows(chains), states[chains], betas, rng
+        )
+    return log_w, final
 
 
 def _stream(seed):
@@ -698,42 +764,36 @@ def _clamped_batch(problem, rows, n_runs, betas, seed):
     n_rows = rows.shape[0]
     rngs = [_row_stream(seed, row) for row in rows]
     n_k = problem.W_KR.shape[0]
+    a_K = np.asarray(problem.a_K, dtype=np.float64)
     start = np.concatenate(
         [
-            rng.random((n_runs, n_k)) < expit(problem.a_K[index])
+            problem.units_K.sample(np.broadcast_to(a_K[index], (n_runs, n_k)), rng)
             for index, rng in enumerate(rngs)
         ]
-    ).astype(np.float64)
+    )
     chains = problem.rows(np.repeat(np.arange(n_rows), n_runs))
     uniforms = PagedUniforms(rngs, n_runs, sum(problem.W_KR.shape))
     log_w = anneal(chains, start, betas, uniforms)[0].reshape(n_rows, n_runs)
     return logsumexp(log_w, axis=1) - np.log(n_runs) + problem.log_z_base()
 
 
-def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
-    """AIS estimates of ln sum_h exp(-Phi(v, h)) for each row v.
+def per_row_log_partitions(problem, rows, n_runs, betas, seed, n_jobs=None):
+    """Forward AIS estimates of ln Z of one problem per row, vectorised.
 
-    With v clamped, the hidden units form a Boltzmann machine with couplings
-    W_hh and intercepts b_h + v W_vh; its log partition function is
-    estimated by forward AIS from a base of independent hidden units at the
-    row's naive mean-field posterior, vectorised over rows. Each distinct row
-    draws from its own stream, seeded by ``seed`` and a hash of the row's
-    values, so a row's estimate does not depend on the other rows passed or
-    on their order, and equal rows get equal estimates.
-
-    The cost is that of ``n_runs`` AIS runs of ``len(betas)`` steps per
-    distinct row: O(n_rows * n_runs * n_betas * n_hidden * n_units)
-    operations. The estimate of ln sum_h is a stochastic lower bound, like
-    forward AIS of ln Z.
+    ``problem`` holds one row of intercepts and base fields per row of
+    ``rows`` (for example the hidden units of a machine clamped to each
+    visible row). Each row draws from its own stream, seeded by ``seed``
+    and a hash of the row's values, so a row's estimate does not depend on
+    the other rows passed or on their order, and equal rows get equal
+    estimates. Each estimate is a stochastic lower bound, like forward AIS
+    of ln Z.
 
     Parameters
     ----------
-    V : ndarray of shape (n_samples, n_visible)
-        Dense visible values; the visible units are the first ``n_visible``.
-    coupling : ndarray of shape (n_units, n_units)
-        Symmetric couplings with a zero diagonal.
-    intercept : ndarray of shape (n_units,)
-        Intercepts.
+    problem : AnnealingProblem
+        Per-row intercepts and base fields, one row per row of ``rows``.
+    rows : ndarray of shape (n_rows, n_columns)
+        The rows that seed the streams, float64 (distinct rows).
     n_runs : int
         AIS runs per row.
     betas : ndarray of shape (n_betas,)
@@ -745,48 +805,13 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
 
     Returns
     -------
-    log_sum : ndarray of shape (n_samples,)
-        Estimates of the unnormalised log-probability of each row, float64.
+    log_z : ndarray of shape (n_rows,)
+        Estimates of ln Z of each row's problem, float64.
     """
-    W = np.asarray(coupling, dtype=np.float64)
-    b = np.asarray(intercept, dtype=np.float64)
-    # + 0.0 turns -0.0 into 0.0, so equal values hash equally.
-    V = np.asarray(V, dtype=np.float64) + 0.0
-    n_visible = V.shape[1]
-    rows, inverse = np.unique(V, axis=0, return_inverse=True)
-    inverse = np.ravel(inverse)
-    W_vv, W_vh = W[:n_visible, :n_visible], W[:n_visible, n_visible:]
-    W_hh, b_h = W[n_visible:, n_visible:], b[n_visible:]
-    # Row by row (einsum): a matrix-vector product rows @ b can round the
-    # same row differently with the number of rows.
-    visible_part = np.einsum("ij,ij->i", rows, 0.5 * (rows @ W_vv) + b[:n_visible])
-    adjacency = W_hh != 0
-    K, R = independent_split(adjacency, range(b_h.shape[0]))
-    field = rows @ W_vh + b_h
-    # A fixed number of sweeps (tol=0): a shared stopping rule would make a
-    # row's base depend on the other rows.
-    posterior = mean_field_posterior(
-        rows,
-        W,
-        b,
-        blocks=greedy_coloring(adjacency),
-        max_iter=MEAN_FIELD_SWEEPS,
-        tol=0.0,
-    )
-    posterior = np.clip(posterior, 1e-3, 1 - 1e-3)
-    base = np.log(posterior) - np.log1p(-posterior)
-    problem = AnnealingProblem(
-        W_KK=W_hh[np.ix_(K, K)],
-        W_KR=W_hh[np.ix_(K, R)],
-        b_K=field[:, K],
-        b_R=field[:, R],
-        a_K=base[:, K],
-        a_R=base[:, R],
-        blocks=tuple(greedy_coloring(adjacency[np.ix_(K, K)])),
-    )
+    n_units = max(sum(np.shape(problem.W_KR)), 1)
     # Rows per batch: keep a page of draws within BLOCK_BYTES (per draw, the
     # float32 page and its spare, a raw half-word and float64 thresholds).
-    per_row = 20 * PAGE_STEPS * n_runs * max(b_h.shape[0], 1)
+    per_row = 20 * PAGE_STEPS * n_runs * n_units
     size = max(1, BLOCK_BYTES // per_row)
     batches = [
         np.arange(start, min(start + size, len(rows)))
@@ -796,4 +821,4 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
         delayed(_clamped_batch)(problem.rows(batch), rows[batch], n_runs, betas, seed)
         for batch in batches
     )
-    return (np.concatenate(results) + visible_part)[inverse]
+    return np.concatenate(results) if results else np.zeros(0)

@@ -1,11 +1,13 @@
 """Base class shared by the Boltzmann machine estimators.
 
 The base carries what every model does the same way: input validation, the
-atomic fit / partial_fit protocol, the mini-batch stochastic gradient loop,
-log-likelihood scoring with a cached log partition function, chunked
-transforms and sampling. Subclasses supply the model: its parameters, its
-unnormalised log-probability, its exact log partition function, its
-conditionals and its negative phase.
+atomic fit / partial_fit protocol, the mini-batch stochastic gradient loop
+with its solver state, persistent contrastive divergence, log-likelihood
+scoring with a cached log partition function, chunked transforms and
+sampling. It orchestrates against the model-family interface
+(:class:`skbm._family.ModelFamily`): a subclass says which family its
+fitted attributes make (``_model``), how training starts and what its
+gradient is, and nothing about how ln Z, samples or AIS are computed.
 """
 
 import copy
@@ -13,7 +15,7 @@ import functools
 import hashlib
 import time
 from abc import ABCMeta, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from numbers import Integral
 
 import numpy as np
@@ -21,6 +23,7 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
+    _fit_context,
 )
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -31,6 +34,7 @@ from ._ais import (
     default_betas,
     weight_summary,
 )
+from ._bernoulli_units import BERNOULLI
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS
 from ._persistence import check_version, stamp_version
 from ._validation import validate_units
@@ -70,16 +74,6 @@ def make_generator(random_state):
     return np.random.default_rng(seed)
 
 
-def clipped_log_odds(mean):
-    """ln(p / (1 - p)) of unit means, clipped to [1e-3, 1 - 1e-3], in float64.
-
-    The logits of independent units with these means: the start of training
-    and the base model of AIS. The clipping keeps constant units finite.
-    """
-    mean = np.clip(np.asarray(mean, dtype=np.float64), 1e-3, 1 - 1e-3)
-    return np.log(mean) - np.log1p(-mean)
-
-
 def atomic(method):
     """Make a state-changing method all-or-nothing.
 
@@ -100,6 +94,43 @@ def atomic(method):
             raise
 
     return wrapper
+
+
+@dataclass
+class SolverState:
+    """What training carries from one update to the next, besides the parameters.
+
+    The training loop works on a copy and the estimator commits it only when
+    a fit succeeds, so a failed call leaves the model as it was.
+
+    Attributes
+    ----------
+    velocity : dict of ndarray or None
+        Heavy-ball velocities, keyed like the parameters.
+    chains : ndarray or None
+        States of the persistent Gibbs chains (all units of a general
+        machine; the hidden units of an RBM).
+    tempered_chains : ndarray or None
+        Hidden states of the parallel-tempering chains, one slice per
+        temperature.
+    visible_offset, hidden_offset : ndarray or None
+        Offsets of the centered gradient.
+    """
+
+    velocity: dict | None = None
+    chains: np.ndarray | None = None
+    tempered_chains: np.ndarray | None = None
+    visible_offset: np.ndarray | None = None
+    hidden_offset: np.ndarray | None = None
+
+    def copy(self):
+        """A deep copy, for a training call to work on."""
+        return SolverState(
+            **{
+                item.name: copy.deepcopy(getattr(self, item.name))
+                for item in fields(self)
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -240,40 +271,49 @@ class BaseBoltzmann(
     # ------------------------------------------------------------------
     # What a model supplies
     # ------------------------------------------------------------------
+    #: The unit type of the data: its input policy validates every input.
+    _visible_units = BERNOULLI
+
+    @abstractmethod
+    def _model(self, params=None):
+        """The model family of the fitted attributes, or of ``params``.
+
+        ``params`` is a dict of parameter arrays keyed like
+        ``_parameter_names`` (the working copies of training); ``None``
+        means the fitted attributes, as scoring and sampling use them.
+        """
+
     @abstractmethod
     def _initialize(self, X, rng):
-        """Set the fitted parameters and training state from the first data."""
+        """Set the fitted parameters from the first data; return a SolverState."""
 
     @abstractmethod
-    def _train(self, X, rng, *, first_call, n_epochs):
-        """Update the parameters on ``X`` (new arrays, never in place)."""
+    def _train(self, X, rng, state, *, n_epochs):
+        """Train on ``X``; return the new fitted attributes as a dict.
 
-    @abstractmethod
-    def _unnormalized_log_proba(self, X):
-        """ln sum_h exp(-Phi(x, h)) for each row of validated ``X``, float64."""
-
-    @abstractmethod
-    def _enumeration_bits(self):
-        """log2 of the number of terms exact ln Z enumerates."""
-
-    @abstractmethod
-    def _exact_log_partition(self):
-        """ln Z by enumeration, float64."""
+        Never changes ``self``: the parameters are new arrays and ``state``
+        (a copy) is updated, and :meth:`_fit` commits both on success.
+        """
 
     @abstractmethod
     def _transform(self, X):
         """The transform of validated ``X`` (one chunk of rows)."""
 
-    @abstractmethod
-    def _sample(self, n_samples, rng):
-        """Draw ``n_samples`` visible vectors from the model."""
+    def _gradient(self, params, rows, rng, state):
+        """Mean log-likelihood gradient on a mini-batch, keyed like ``params``.
+
+        Used by the default :meth:`_step`; a subclass whose solvers all fuse
+        their step need not define it.
+        """
+        raise NotImplementedError
 
     # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
     def _validate_units(self, X, *, reset):
-        return validate_units(self, X, reset=reset)
+        return validate_units(self, X, reset=reset, units=self._visible_units)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to the data X.
 
@@ -298,9 +338,9 @@ class BaseBoltzmann(
         >>> model.coupling_.shape, model.intercept_.shape
         ((2, 2), (2,))
         """
-        self._validate_params()
         return self._fit(X, first_call=True)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Fit the model on one more chunk of data, mini-batch by mini-batch.
 
@@ -333,8 +373,6 @@ class BaseBoltzmann(
         (3, 6)
         """
         first_call = not hasattr(self, "n_features_in_")
-        if first_call:
-            self._validate_params()
         return self._fit(X, first_call=first_call, n_epochs=1)
 
     @atomic
@@ -343,28 +381,57 @@ class BaseBoltzmann(
         self._update_ais_base(X, first_call=first_call)
         if first_call:
             rng = make_generator(self.random_state)
-            self._initialize(X, rng)
+            state = self._initialize(X, rng)
         else:
-            # Continue the stream on a copy, committed only on success.
+            # Continue the stream and the state on copies, committed only on
+            # success.
             rng = np.random.default_rng()
             rng.bit_generator.state = self._rng_state
-        self._train(X, rng, first_call=first_call, n_epochs=n_epochs)
+            state = self._solver_state.copy()
+        attributes = self._train(X, rng, state, n_epochs=n_epochs)
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        self._solver_state = state
         self._rng_state = rng.bit_generator.state
         return self
+
+    def _working_order(self, X):
+        """Memory order of the parameters' working copies during training."""
+        return "C"
+
+    def _step(self, params, rows, rng, rate, momentum, state):
+        """One update on a mini-batch, in place: gradient and heavy-ball step.
+
+        A subclass that fuses the two overrides this.
+        """
+        grads = self._gradient(params, rows, rng, state)
+        for name, grad in grads.items():
+            step = state.velocity[name]
+            step *= momentum
+            step += rate * grad
+            params[name] += step
+
+    def _persistent_statistics(self, family, state, n_sweeps, rng):
+        """Persistent contrastive divergence: the model statistics of the chains.
+
+        The chains of ``state`` take ``n_sweeps`` Gibbs sweeps of ``family``
+        (whose parameters are the current ones) and their statistics
+        estimate the model expectations of the gradient (Tieleman, 2008).
+        """
+        state.chains = family.sweep(state.chains, n_sweeps, rng)
+        return family.chain_statistics(state.chains)
 
     def _sgd_epochs(
         self,
         X,
         rng,
-        gradient,
+        state,
         *,
         n_epochs,
         batch_size,
         learning_rate,
         momentum=0.0,
         shuffle=True,
-        update=None,
-        order="C",
     ):
         """Stochastic gradient ascent on the log-likelihood, epoch by epoch.
 
@@ -374,10 +441,8 @@ class BaseBoltzmann(
             Validated training data.
         rng : numpy.random.Generator
             Source of randomness for shuffling and the gradient's sampling.
-        gradient : callable
-            ``gradient(params, batch, rng) -> dict`` of the per-sample mean
-            log-likelihood gradient (with any penalty), keyed like
-            ``_parameter_names``. It may update its own training state.
+        state : SolverState
+            The solver state, updated in place (velocities, chains).
         n_epochs : int
             Passes over ``X``.
         batch_size : int
@@ -390,26 +455,24 @@ class BaseBoltzmann(
             Heavy-ball momentum; the velocity persists across calls.
         shuffle : bool, default=True
             Whether to visit the rows in a fresh random order each epoch.
-        update : callable, default=None
-            ``update(params, velocity, batch, rng, rate, momentum)`` that applies
-            the whole update in place (gradient and heavy-ball step), for a
-            model that fuses them; ``gradient`` is then not called.
-        order : {"C", "F"}, default="C"
-            Memory order of the working copies of the parameters and their
-            velocities, for an ``update`` whose BLAS products are faster on
-            one of them. The fitted attributes are C-ordered either way.
+
+        Returns
+        -------
+        params : dict of ndarray
+            The trained parameters, new C-ordered arrays.
         """
+        order = self._working_order(X)
         # Contiguous working copies, which in-place BLAS updates rely on.
         params = {
             name: np.array(getattr(self, name), order=order)
             for name in self._parameter_names
         }
-        velocity = getattr(self, "_velocity", None)
-        velocity = (
+        state.velocity = (
             {name: np.zeros_like(value) for name, value in params.items()}
-            if velocity is None
+            if state.velocity is None
             else {
-                name: np.array(value, order=order) for name, value in velocity.items()
+                name: np.array(value, order=order)
+                for name, value in state.velocity.items()
             }
         )
         n_samples = X.shape[0]
@@ -424,29 +487,29 @@ class BaseBoltzmann(
                     else learning_rate
                 )
                 rows = X[permutation[batch]] if shuffle else X[batch]
-                if update is not None:
-                    update(params, velocity, rows, rng, rate, momentum)
-                    continue
-                grads = gradient(params, rows, rng)
-                for name, grad in grads.items():
-                    step = velocity[name]
-                    step *= momentum
-                    step += rate * grad
-                    params[name] += step
-            for name, value in params.items():
-                setattr(self, name, value.copy(order="C"))
-            self._velocity = {
-                name: value.copy(order="C") for name, value in velocity.items()
-            }
+                self._step(params, rows, rng, rate, momentum, state)
             if self.verbose:
-                self._report_progress(epoch + 1, n_epochs, X, time.time() - start)
+                self._report_progress(
+                    epoch + 1, n_epochs, X, time.time() - start, params
+                )
+        state.velocity = {
+            name: value.copy(order="C") for name, value in state.velocity.items()
+        }
+        return {name: value.copy(order="C") for name, value in params.items()}
 
-    def _report_progress(self, epoch, n_epochs, X, seconds):
+    def _report_progress(self, epoch, n_epochs, X, seconds, params):
         """Print one line of training progress with a labelled likelihood."""
         name = type(self).__name__
         try:
-            estimate = self.log_partition()
-            mean_unnormalized = np.mean(self._chunked(X, self._unnormalized_log_proba))
+            family = self._model(
+                {key: value.copy(order="C") for key, value in params.items()}
+            )
+            estimate = self._compute_log_partition(
+                self._resolve_score_method(family), family
+            )
+            mean_unnormalized = np.mean(
+                self._chunked(X, family.unnormalized_log_proba, family)
+            )
             low, high = estimate.interval
             label = (
                 f"train mean log-likelihood ({estimate.method}) = "
@@ -462,8 +525,9 @@ class BaseBoltzmann(
     # ------------------------------------------------------------------
     # Scoring
     # ------------------------------------------------------------------
-    def _resolve_score_method(self):
-        bits = self._enumeration_bits()
+    def _resolve_score_method(self, family=None):
+        family = self._model() if family is None else family
+        bits = family.enumeration_bits()
         method = self.score_method
         if method == "auto":
             method = "exact" if bits <= MAX_EXACT_BITS else "ais"
@@ -520,7 +584,7 @@ class BaseBoltzmann(
         self._ais_base_count = count
 
     def _ais_base_logits(self):
-        """Logits of the AIS base model's visible units, float64.
+        """Fields of the AIS base model's visible units, float64.
 
         The training-data means clipped to [1e-3, 1 - 1e-3], so constant
         units keep finite logits; zeros (uniform) for a model whose
@@ -529,7 +593,7 @@ class BaseBoltzmann(
         mean = self.__dict__.get("_ais_base_mean")
         if mean is None:
             return np.zeros(self.n_features_in_)
-        return clipped_log_odds(mean)
+        return self._visible_units.base_field(mean)
 
     def _score_seed(self):
         """The integer seed of AIS, derived from ``random_state`` without using it up.
@@ -547,26 +611,13 @@ class BaseBoltzmann(
             return int(copy.deepcopy(state).integers(2**32))
         return int(copy.deepcopy(check_random_state(state)).randint(2**32 - 1))
 
-    def _ais_problem(self):
-        """The model as an :class:`~skbm._ais.AnnealingProblem` (ln Z)."""
-        raise NotImplementedError
-
-    def _ais_target_sampler(self):
-        """``(sample_target, start)`` for reverse AIS.
-
-        ``sample_target(n, rng)`` returns draws of the sampled units of
-        :meth:`_ais_problem` from the model; ``start`` is "exact" when those
-        are exact draws and "gibbs" when they come from burned-in chains.
-        """
-        raise NotImplementedError
-
-    def _ais_log_partition(self):
+    def _ais_log_partition(self, family):
         """Forward and reverse AIS estimates of ln Z as a LogPartition."""
-        problem = self._ais_problem()
+        problem = family.annealing_problem()
         betas = default_betas(self.ais_betas)
         seed = self._score_seed()
         log_z_base = float(problem.log_z_base())
-        sample_target, start = self._ais_target_sampler()
+        sample_target, start = family.target_sampler(problem)
         forward, reverse = both_directions_log_weights(
             problem, betas, self.ais_runs, seed, sample_target, n_jobs=self.n_jobs
         )
@@ -588,11 +639,11 @@ class BaseBoltzmann(
             reverse_run_log_z=log_z_base - reverse,
         )
 
-    def _compute_log_partition(self, method):
+    def _compute_log_partition(self, method, family):
         if method == "exact":
-            log_z = float(self._exact_log_partition())
+            log_z = float(family.exact_log_partition(n_jobs=self.n_jobs))
             return LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
-        return self._ais_log_partition()
+        return self._ais_log_partition(family)
 
     def log_partition(self):
         """The log partition function ln Z of the fitted model.
@@ -647,11 +698,12 @@ class BaseBoltzmann(
         1.386294 = ln 4 = 1.386294
         """
         check_is_fitted(self)
-        method = self._resolve_score_method()
+        family = self._model()
+        method = self._resolve_score_method(family)
         key = self._cache_key(method)
         cached = self.__dict__.get("_log_partition_cache")
         if cached is None or cached[0] != key:
-            cached = (key, self._compute_log_partition(method))
+            cached = (key, self._compute_log_partition(method, family))
             self._log_partition_cache = cached
         return cached[1]
 
@@ -690,7 +742,12 @@ class BaseBoltzmann(
         check_is_fitted(self)
         X = self._validate_units(X, reset=False)
         log_z = self.log_partition().log_z
-        return self._chunked(X, self._unnormalized_log_proba) - log_z
+        return self._unnormalized_log_proba(X) - log_z
+
+    def _unnormalized_log_proba(self, X):
+        """ln sum_h exp(-Phi(x, h)) of each row of validated ``X``, in chunks."""
+        family = self._model()
+        return self._chunked(X, family.unnormalized_log_proba, family)
 
     def score(self, X, y=None):
         """Mean log-likelihood of the samples, in nats.
@@ -738,15 +795,15 @@ class BaseBoltzmann(
         """
         check_is_fitted(self)
         X = self._validate_units(X, reset=False)
-        return self._chunked(X, self._transform)
+        return self._chunked(X, self._transform, self._model())
 
-    def _chunked(self, X, function):
+    def _chunked(self, X, function, family):
         """Apply ``function`` to row chunks of ``X`` so memory stays bounded.
 
         The chunks are written into one preallocated output, so the peak is
         the output plus one chunk's work arrays (not twice the output).
         """
-        width = max(self._enumeration_width(), X.shape[1])
+        width = max(family.row_width(), self._n_features_out, X.shape[1])
         rows = max(1, BLOCK_BYTES // (8 * width))
         if X.shape[0] <= rows:
             return function(X)
@@ -757,10 +814,6 @@ class BaseBoltzmann(
                 out = np.empty((X.shape[0], *result.shape[1:]), dtype=result.dtype)
             out[chunk] = result
         return out
-
-    def _enumeration_width(self):
-        """Widest per-row work array of the model's computations."""
-        return self._n_features_out
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples of the visible units from the model.
@@ -798,12 +851,12 @@ class BaseBoltzmann(
             raise ValueError(
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
-        return self._sample(int(n_samples), make_generator(random_state))
+        return self._model().sample(int(n_samples), make_generator(random_state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.input_tags.positive_only = True
+        tags.input_tags.positive_only = self._visible_units.positive_only
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 

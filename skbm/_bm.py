@@ -2,28 +2,20 @@
 
 import time
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.optimize import minimize
-from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._ais import machine_gibbs_sampler, machine_problem, sampled_units
-from ._base import BaseBoltzmann, clipped_log_odds
+from ._base import BaseBoltzmann, SolverState
 from ._bm_math import (
+    MachineFamily,
     bm_conditionals,
-    bm_energy,
-    bm_exact_sample,
-    bm_log_partition,
-    bm_moments,
     data_statistics,
+    dense,
     exact_objective,
-    gibbs_sweeps,
-    greedy_coloring,
     pack_parameters,
     pseudolikelihood_gradients,
     pseudolikelihood_objective,
@@ -42,17 +34,6 @@ AUTO_EXACT_MAX_FEATURES = 14
 # are all free to be nonzero) at every L-BFGS step; the limit is on
 # n_features.
 MAX_EXACT_SOLVER_BITS = MAX_EXACT_BITS
-
-# sample() beyond exact enumeration: independent Gibbs chains, burned in for
-# SAMPLE_BURN_IN sweeps, then read every SAMPLE_THIN sweeps; at most
-# SAMPLE_MAX_CHAINS chains run at once.
-SAMPLE_BURN_IN = 1000
-SAMPLE_THIN = 10
-SAMPLE_MAX_CHAINS = 1000
-
-
-def _dense(X):
-    return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
 def _distinct_rows(X):
@@ -297,31 +278,41 @@ class BoltzmannMachine(BaseBoltzmann):
         # the log-odds of the data means (clipped, so constant units stay
         # finite).
         self.coupling_ = np.zeros((n_features, n_features), dtype=dtype)
-        self.intercept_ = clipped_log_odds(mean).astype(dtype)
+        self.intercept_ = self._visible_units.base_field(mean).astype(dtype)
         self.n_iter_ = 0
-        self._velocity = None
-        self._chains = None
+        state = SolverState()
         if solver == "pcd":
             # Chains start from the independent-units fit too.
-            start = expit(clipped_log_odds(mean))
-            self._chains = (rng.random((self.n_chains, n_features)) < start).astype(
-                dtype
-            )
+            state.chains = self._model(training=True).start_chains(self.n_chains, rng)
+        return state
 
-    def _train(self, X, rng, *, first_call, n_epochs):
+    def _model(self, params=None, training=False):
+        params = self.__dict__ if params is None else params
+        # While training every coupling is free to become non-zero, so the
+        # chains are swept over the complete graph, one unit at a time.
+        n_features = params["coupling_"].shape[0]
+        complete = ~np.eye(n_features, dtype=bool)
+        return MachineFamily(
+            params["coupling_"],
+            params["intercept_"],
+            self._ais_base_logits(),
+            adjacency=complete if training and self.solver_ == "pcd" else None,
+            units=self._visible_units,
+        )
+
+    def _train(self, X, rng, state, *, n_epochs):
         if n_epochs is None and self.solver_ in ("exact", "pseudolikelihood"):
-            self._fit_lbfgs(X)
-            return
+            return self._fit_lbfgs(X)
         n_epochs = self.n_iter if n_epochs is None else n_epochs
-        self._sgd_epochs(
+        params = self._sgd_epochs(
             X,
             rng,
-            self._gradient,
+            state,
             n_epochs=n_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
         )
-        self.n_iter_ = self.n_iter_ + n_epochs
+        return {**params, "n_iter_": self.n_iter_ + n_epochs}
 
     def _fit_lbfgs(self, X):
         """Minimise the exact or pseudo negative log-likelihood by L-BFGS."""
@@ -332,7 +323,7 @@ class BoltzmannMachine(BaseBoltzmann):
             args = (*data_statistics(X), self.alpha)
         else:
             fun = pseudolikelihood_objective
-            rows, counts = _distinct_rows(_dense(X).astype(np.float64))
+            rows, counts = _distinct_rows(dense(X).astype(np.float64))
             args = (rows, self.alpha, counts / X.shape[0])
         result = minimize(
             fun,
@@ -358,43 +349,39 @@ class BoltzmannMachine(BaseBoltzmann):
             )
         coupling, intercept = unpack_parameters(result.x, n_features)
         dtype = self.coupling_.dtype
-        self.coupling_ = coupling.astype(dtype)
-        self.intercept_ = intercept.astype(dtype)
-        self.n_iter_ = int(result.nit)
         if self.verbose:
             print(
                 f"[{type(self).__name__}] L-BFGS ({self.solver_}): {result.nit} "
                 f"iterations, objective = {result.fun:.6f}, "
                 f"time = {time.time() - start:.2f}s"
             )
+        return {
+            "coupling_": coupling.astype(dtype),
+            "intercept_": intercept.astype(dtype),
+            "n_iter_": int(result.nit),
+        }
 
-    def _gradient(self, params, batch, rng):
+    def _gradient(self, params, batch, rng, state):
         """Mean gradient of the solver's objective on one mini-batch."""
         coupling = params["coupling_"]
         intercept = params["intercept_"]
         dtype = coupling.dtype
-        batch = _dense(batch)
+        batch = dense(batch)
         if self.solver_ == "pseudolikelihood":
             _, grad_coupling, grad_intercept = pseudolikelihood_gradients(
                 batch, coupling, intercept
             )
         else:
-            data_mean, data_second = data_statistics(batch)
+            family = self._model(params, training=True)
+            data = family.data_statistics(batch)
             if self.solver_ == "exact":
-                _, model_mean, model_second = bm_moments(coupling, intercept)
+                model = family.model_statistics()
             else:
-                chains = gibbs_sweeps(
-                    self._chains,
-                    coupling,
-                    intercept,
-                    self.n_gibbs_steps,
-                    rng,
-                    self._single_unit_blocks(coupling.shape[0]),
+                model = self._persistent_statistics(
+                    family, state, self.n_gibbs_steps, rng
                 )
-                self._chains = chains
-                model_mean, model_second = data_statistics(chains)
-            grad_coupling = data_second - model_second
-            grad_intercept = data_mean - model_mean
+            grad_coupling = data["coupling_"] - model["coupling_"]
+            grad_intercept = data["intercept_"] - model["intercept_"]
             np.fill_diagonal(grad_coupling, 0.0)
         grad_coupling -= self.alpha * coupling
         return {
@@ -402,65 +389,11 @@ class BoltzmannMachine(BaseBoltzmann):
             "intercept_": grad_intercept.astype(dtype, copy=False),
         }
 
-    @staticmethod
-    def _single_unit_blocks(n_features):
-        # During training every coupling is free to become non-zero, so the
-        # graph is complete and each colour class is a single unit.
-        return [np.array([unit]) for unit in range(n_features)]
-
-    # ------------------------------------------------------------------
-    # The model
-    # ------------------------------------------------------------------
-    def _unnormalized_log_proba(self, X):
-        return -bm_energy(_dense(X), self.coupling_, self.intercept_)
-
-    def _enumeration_bits(self):
-        return self.coupling_.shape[0]
-
-    def _exact_log_partition(self):
-        return bm_log_partition(self.coupling_, self.intercept_, n_jobs=self.n_jobs)
-
-    def _ais_problem(self):
-        return machine_problem(self.coupling_, self.intercept_, self._ais_base_logits())
-
-    def _ais_target_sampler(self):
-        coupling = self.coupling_.astype(np.float64)
-        intercept = self.intercept_.astype(np.float64)
-        sampled = self._ais_problem().sampled
-        if coupling.shape[0] <= MAX_EXACT_BITS:
-            draw = partial(bm_exact_sample, coupling, intercept)
-            return partial(sampled_units, draw, sampled), "exact"
-        draw = partial(
-            machine_gibbs_sampler,
-            coupling,
-            intercept,
-            self._ais_base_logits(),
-            SAMPLE_BURN_IN,
-        )
-        return partial(sampled_units, draw, sampled), "gibbs"
-
     def _transform(self, X):
-        X = _dense(X)
+        X = dense(X)
         return bm_conditionals(X, self.coupling_, self.intercept_).astype(
             X.dtype, copy=False
         )
-
-    def _sample(self, n_samples, rng):
-        coupling, intercept = self.coupling_, self.intercept_
-        dtype = coupling.dtype
-        n_features = coupling.shape[0]
-        if n_features <= MAX_EXACT_BITS:
-            return bm_exact_sample(coupling, intercept, n_samples, rng, dtype=dtype)
-        blocks = greedy_coloring(coupling != 0)
-        n_chains = min(n_samples, SAMPLE_MAX_CHAINS)
-        start = expit(intercept.astype(np.float64))
-        chains = (rng.random((n_chains, n_features)) < start).astype(dtype)
-        chains = gibbs_sweeps(chains, coupling, intercept, SAMPLE_BURN_IN, rng, blocks)
-        draws = [chains]
-        for _ in range(-(-n_samples // n_chains) - 1):
-            chains = gibbs_sweeps(chains, coupling, intercept, SAMPLE_THIN, rng, blocks)
-            draws.append(chains)
-        return np.concatenate(draws)[:n_samples]
 
     def transform(self, X):
         """Conditional probabilities P(x_i = 1 | all other units) of each feature.

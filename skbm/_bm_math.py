@@ -1,28 +1,21 @@
-"""Math core of the general (fully visible or hidden-unit) Boltzmann machine.
+"""The general Boltzmann machine family: fully visible, pairwise couplings.
 
-Pure functions on arrays. Units are binary, x in {0, 1}^n, the energy is
+Units are ordered visible first (all of them, for a fully visible machine);
+the energy is
 
     Phi(x) = -1/2 x^T W x - b . x,
 
 with ``W`` symmetric and zero on the diagonal, and P(x) = exp(-Phi(x)) / Z.
-Everything that can overflow is computed in log space (``logsumexp``,
-``expit``, ``log_expit``) and in float64 whatever the dtype of the data.
+Everything that can overflow is computed in log space and in float64
+whatever the dtype of the data.
 
-Every exact sum over states has one shape (:class:`SplitSum`). Some units
-are *clamped* (given, one configuration per row), the others are *free*. The
-free units are split into a set R of units with no couplings among
-themselves and the rest K. Given the clamped units and a state of K, the
-units of R are conditionally independent, so they are summed in closed
-form::
-
-    sum_{x_R} exp(-Phi) = exp(-Phi(x_c, x_K, 0)) prod_{j in R} (1 + exp(f_j)),
-
-with f_j the field on unit j, and only the 2**|K| states of K are
-enumerated, block by block so that memory stays bounded. With nothing
-clamped this gives ln Z and the exact moments E[x x^T] (a fully connected
-machine enumerates 2**(n - 1) states, a bipartite one only its smaller
-side); with the visible units clamped it gives the sums over hidden units of
-:mod:`skbm._hbm_math`.
+:class:`MachineFamily` is the model-family interface (:mod:`skbm._family`)
+of such a machine, on the exact-sum engine (:mod:`skbm._exact`), the Gibbs
+engine (:mod:`skbm._gibbs`) and the AIS engine (:mod:`skbm._ais`);
+:mod:`skbm._hbm_math` extends it with hidden units that are summed out.
+The functions below are its pure-array building blocks, and the
+pseudo-likelihood and exact objectives of the fully visible machine's
+L-BFGS solvers.
 
 The objectives for L-BFGS take a flat parameter vector ``theta``: the
 couplings above the diagonal (``np.triu_indices(n, 1)`` order) followed by
@@ -30,10 +23,16 @@ the intercepts; :func:`pack_parameters` and :func:`unpack_parameters` convert.
 """
 
 import numpy as np
-from scipy.special import expit, logsumexp
+import scipy.sparse as sp
+from scipy.special import expit
 
-from ._enumeration import binary_states, draw_states, map_blocks, state_blocks
-from ._rbm_math import softplus
+from ._ais import machine_problem
+from ._bernoulli_units import BERNOULLI, softplus
+from ._enumeration import draw_codes
+from ._exact import SplitSum
+from ._family import ModelFamily
+from ._gibbs import gibbs_sweeps, independent_draws
+from ._graph import coupling_graph, greedy_coloring, independent_split
 
 
 def _as_float64(coupling, intercept):
@@ -73,147 +72,12 @@ def bm_energy(X, coupling, intercept):
     return -0.5 * np.einsum("ij,ij->i", X @ coupling, X) - X @ intercept
 
 
-def independent_split(adjacency, free):
-    """Split free units into enumerated ones and mutually uncoupled ones.
-
-    A maximal independent set R of the graph restricted to ``free`` is grown
-    greedily, units of smallest degree first (ties by index); the other free
-    units form K. Summing over R is then in closed form and only the
-    2**|K| states of K are enumerated.
-
-    Parameters
-    ----------
-    adjacency : array-like of shape (n_units, n_units)
-        Symmetric boolean adjacency (for example ``coupling != 0``); the
-        diagonal is ignored.
-    free : array-like of int
-        Indices of the free units.
-
-    Returns
-    -------
-    enumerated : ndarray of int
-        The units K, sorted.
-    summed : ndarray of int
-        The units R, sorted, with no edges among them.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skbm._bm_math import independent_split
-    >>> bipartite = np.zeros((5, 5), dtype=bool)
-    >>> bipartite[:2, 2:] = bipartite[2:, :2] = True
-    >>> [part.tolist() for part in independent_split(bipartite, range(5))]
-    [[0, 1], [2, 3, 4]]
-    """
-    free = np.asarray(list(free), dtype=np.intp)
-    adjacency = np.asarray(adjacency, dtype=bool)[np.ix_(free, free)]
-    adjacency = adjacency & ~np.eye(free.shape[0], dtype=bool)
-    order = np.argsort(adjacency.sum(axis=1), kind="stable")
-    chosen = np.zeros(free.shape[0], dtype=bool)
-    blocked = np.zeros(free.shape[0], dtype=bool)
-    for unit in order:
-        if not blocked[unit]:
-            chosen[unit] = True
-            blocked |= adjacency[unit]
-    return free[~chosen], free[chosen]
-
-
-def coupling_graph(coupling, adjacency=None):
-    """The adjacency of the machine: ``adjacency`` as bool, or ``coupling != 0``."""
-    if adjacency is None:
-        return np.asarray(coupling) != 0
-    return np.asarray(adjacency, dtype=bool)
-
-
-class SplitSum:
-    """Sums over the free units given clamped ones, in memory-bounded blocks.
-
-    The engine of every exact sum over states (see the module docstring).
-
-    The clamped units take the values of a row of ``V``; the units of
-    ``summed`` (no couplings among them) are summed in closed form and the
-    states of ``enumerated`` are enumerated block by block.
-    """
-
-    def __init__(self, V, coupling, intercept, clamped, enumerated, summed):
-        W = np.asarray(coupling, dtype=np.float64)
-        b = np.asarray(intercept, dtype=np.float64)
-        V = np.asarray(V, dtype=np.float64)
-        c, k, r = clamped, enumerated, summed
-        self.V, self.n_units = V, b.shape[0]
-        self.clamped, self.enumerated, self.summed = c, k, r
-        self.base = 0.5 * np.einsum("ij,ij->i", V @ W[np.ix_(c, c)], V) + V @ b[c]
-        self.field_k = V @ W[np.ix_(c, k)] + b[k]
-        self.field_r = V @ W[np.ix_(c, r)] + b[r]
-        self.W_kk = W[np.ix_(k, k)]
-        self.W_kr = W[np.ix_(k, r)]
-        # Widest per-state array: the (rows, states, units) expectations.
-        width = V.shape[0] * max(self.n_units, 1)
-        self.bounds = list(state_blocks(k.shape[0], width))
-
-    def block(self, start, stop):
-        """Log weights (n_rows, n_states), the states of K, fields on R."""
-        states = binary_states(start, stop, self.enumerated.shape[0])
-        logits = self.base[:, None] + self.field_k @ states.T
-        logits += 0.5 * np.einsum("ij,ij->i", states @ self.W_kk, states)
-        field = self.field_r[:, None, :] + (states @ self.W_kr)[None, :, :]
-        logits += softplus(field).sum(axis=2)
-        return logits, states, field
-
-    def log_sum(self, n_jobs=None):
-        """ln of the sum over the free units, for each row, float64.
-
-        The blocks run on ``n_jobs`` joblib threads; the result is the same
-        for any value.
-        """
-        sums = map_blocks(
-            lambda start, stop: logsumexp(self.block(start, stop)[0], axis=1),
-            self.bounds,
-            n_jobs,
-        )
-        return logsumexp(np.stack(sums, axis=1), axis=1)
-
-    def statistics(self, weights=None):
-        """Exact conditional expectations given each row.
-
-        Returns ``(log_sum, expectation, mean, second)``: ln of the sum per
-        row; E[x | row] (n_rows, n_units); and, when ``weights`` is given,
-        sum_n w_n E[x | row n] and sum_n w_n E[x x^T | row n].
-        """
-        n_rows, n_units = self.V.shape[0], self.n_units
-        single = len(self.bounds) == 1
-        first = self.block(*self.bounds[0]) if single else None
-        log_sum = logsumexp(first[0], axis=1) if single else self.log_sum()
-        expectation = np.zeros((n_rows, n_units))
-        mean = np.zeros(n_units)
-        second = np.zeros((n_units, n_units))
-        for bounds in self.bounds:
-            logits, states, field = first if single else self.block(*bounds)
-            proba = np.exp(logits - log_sum[:, None])
-            # E[x | row, state of K]: clamped values, the state, expit(field).
-            units = np.empty((n_rows, states.shape[0], n_units))
-            units[:, :, self.clamped] = self.V[:, None, :]
-            units[:, :, self.enumerated] = states[None, :, :]
-            units[:, :, self.summed] = expit(field)
-            expectation += np.einsum("ms,msu->mu", proba, units)
-            if weights is not None:
-                flat = units.reshape(-1, n_units)
-                weighted = (proba * weights[:, None]).reshape(-1, 1)
-                mean += (flat * weighted).sum(axis=0)
-                second += (flat * weighted).T @ flat
-        if weights is not None:
-            # E[x_i^2] = E[x_i] for binary units (the coupling diagonal is
-            # zero, so the diagonal never enters a gradient).
-            second[np.diag_indices(n_units)] = mean
-        return log_sum, expectation, mean, second
-
-
-def _free_sum(coupling, intercept, adjacency):
+def _free_sum(coupling, intercept, adjacency, units=BERNOULLI):
     n_units = np.asarray(intercept).shape[0]
     adjacency = coupling_graph(coupling, adjacency)
     enumerated, summed = independent_split(adjacency, range(n_units))
     empty = np.zeros((1, 0))
-    return SplitSum(empty, coupling, intercept, np.arange(0), enumerated, summed)
+    return SplitSum(empty, coupling, intercept, np.arange(0), enumerated, summed, units)
 
 
 def bm_log_partition(coupling, intercept, adjacency=None, n_jobs=None):
@@ -306,11 +170,12 @@ def bm_exact_sample(
     """
     sums = _free_sum(coupling, intercept, adjacency)
     log_weights = np.concatenate([sums.block(*b)[0][0] for b in sums.bounds])
-    states = draw_states(log_weights, n_samples, rng)
+    codes = draw_codes(log_weights, n_samples, rng)
+    states = sums.units.states(codes, sums.enumerated.shape[0])
     field = sums.field_r + states @ sums.W_kr
     X = np.empty((n_samples, sums.n_units), dtype=dtype)
     X[:, sums.enumerated] = states
-    X[:, sums.summed] = rng.random(field.shape) < expit(field)
+    X[:, sums.summed] = sums.units.sample(field, rng)
     return X
 
 
@@ -342,95 +207,98 @@ def bm_conditionals(X, coupling, intercept):
     return expit(field).astype(dtype, copy=False)
 
 
-def greedy_coloring(adjacency):
-    """Partition units into independent sets of a graph (greedy colouring).
-
-    Units are coloured in order of decreasing degree, each with the smallest
-    colour none of its neighbours has. Units of one colour are conditionally
-    independent given the rest, so they can be resampled in one block.
-
-    Parameters
-    ----------
-    adjacency : array-like of shape (n_units, n_units)
-        Symmetric boolean adjacency; the diagonal is ignored.
-
-    Returns
-    -------
-    blocks : list of ndarray of int
-        Disjoint, sorted index arrays covering all units.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skbm._bm_math import greedy_coloring
-    >>> chain = np.eye(4, k=1, dtype=bool) | np.eye(4, k=-1, dtype=bool)
-    >>> [block.tolist() for block in greedy_coloring(chain)]
-    [[1, 3], [0, 2]]
-    """
-    adjacency = np.asarray(adjacency, dtype=bool)
-    n_units = adjacency.shape[0]
-    adjacency = adjacency & ~np.eye(n_units, dtype=bool)
-    neighbours = [np.flatnonzero(row) for row in adjacency]
-    order = np.argsort(-adjacency.sum(axis=1), kind="stable")
-    colors = np.full(n_units, -1)
-    for unit in order:
-        taken = set(colors[neighbours[unit]].tolist())
-        color = 0
-        while color in taken:
-            color += 1
-        colors[unit] = color
-    return [np.flatnonzero(colors == color) for color in range(colors.max() + 1)]
+def dense(X):
+    """``X`` as a dense array (sparse matrices densified)."""
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
-def gibbs_sweeps(
-    states, coupling, intercept, n_sweeps, rng, blocks, free=None, beta=1.0
-):
-    """Block Gibbs sampling, vectorised over chains.
+class MachineFamily(ModelFamily):
+    """The fully visible Boltzmann machine, as a model family.
 
-    One sweep resamples each block in turn from its exact conditional,
-    x_B ~ Bernoulli(expit(beta * (x @ W[:, B] + b_B))).
+    Also the base of the machine with hidden units
+    (:class:`skbm._hbm_math.HiddenFamily`): all units of one unit type, any
+    symmetric coupling graph.
 
     Parameters
     ----------
-    states : ndarray of shape (n_chains, n_units)
-        Current states, float32 or float64. Not modified.
     coupling : ndarray of shape (n_units, n_units)
         Symmetric couplings with a zero diagonal.
     intercept : ndarray of shape (n_units,)
         Intercepts.
-    n_sweeps : int
-        Number of sweeps.
-    rng : numpy.random.Generator
-        Source of randomness; uniforms are drawn in the dtype of ``states``.
-    blocks : list of ndarray of int
-        Independent sets covering the units to update, for example from
-        :func:`greedy_coloring`.
-    free : ndarray of bool of shape (n_units,), default=None
-        Units allowed to change; the others stay clamped. ``None`` means all.
-    beta : float, default=1.0
-        Inverse temperature multiplying ``W`` and ``b``.
-
-    Returns
-    -------
-    states : ndarray of shape (n_chains, n_units)
-        New states, in the dtype of the input.
+    base_field : ndarray of shape (n_units,)
+        Fields of the independent base model: the start of Gibbs chains and
+        of AIS.
+    adjacency : ndarray of bool of shape (n_units, n_units), default=None
+        Which couplings may be nonzero (training, where couplings move);
+        ``None`` means ``coupling != 0``.
+    units : UnitType, default=BERNOULLI
+        The unit type of every unit.
     """
-    dtype = states.dtype if states.dtype in (np.float32, np.float64) else np.float64
-    states = np.array(states, dtype=dtype)
-    coupling = np.asarray(coupling, dtype=dtype) * dtype.type(beta)
-    intercept = np.asarray(intercept, dtype=dtype) * dtype.type(beta)
-    if free is not None:
-        free = np.asarray(free, dtype=bool)
-        blocks = [block[free[block]] for block in blocks]
-    blocks = [np.asarray(block) for block in blocks if len(block)]
-    columns = [np.ascontiguousarray(coupling[:, block]) for block in blocks]
-    n_chains = states.shape[0]
-    for _ in range(n_sweeps):
-        for block, weights in zip(blocks, columns, strict=True):
-            proba = expit(states @ weights + intercept[block])
-            draws = rng.random((n_chains, block.shape[0]), dtype=dtype) < proba
-            states[:, block] = draws
-    return states
+
+    def __init__(
+        self, coupling, intercept, base_field, adjacency=None, units=BERNOULLI
+    ):
+        self.coupling, self.intercept = coupling, intercept
+        self.base_field = np.asarray(base_field, dtype=np.float64)
+        self.adjacency = adjacency
+        self.units = units
+        self.dtype = np.asarray(coupling).dtype
+        self.n_visible = np.asarray(intercept).shape[0]
+
+    def unnormalized_log_proba(self, X):
+        return -bm_energy(dense(X), self.coupling, self.intercept)
+
+    def enumeration_bits(self):
+        return self.units.state_bits(self.coupling.shape[0])
+
+    def exact_log_partition(self, n_jobs=None):
+        return bm_log_partition(
+            self.coupling, self.intercept, self.adjacency, n_jobs=n_jobs
+        )
+
+    def exact_sample(self, n_samples, rng):
+        return bm_exact_sample(
+            self.coupling, self.intercept, n_samples, rng, self.adjacency
+        )
+
+    def start_chains(self, n_chains, rng):
+        return independent_draws(
+            [(self.units, self.base_field)], n_chains, rng, self.dtype
+        )
+
+    def gibbs_blocks(self):
+        """Colour classes of the coupling graph, resampled in turn."""
+        if not hasattr(self, "_blocks"):
+            graph = coupling_graph(self.coupling, self.adjacency)
+            self._blocks = greedy_coloring(graph)
+        return self._blocks
+
+    def sweep(self, states, n_sweeps, rng):
+        return gibbs_sweeps(
+            states,
+            self.coupling,
+            self.intercept,
+            n_sweeps,
+            rng,
+            self.gibbs_blocks(),
+            self.units,
+        )
+
+    def annealing_problem(self):
+        return machine_problem(
+            self.coupling, self.intercept, self.base_field, self.units
+        )
+
+    def data_statistics(self, X):
+        mean, second = data_statistics(X)
+        return {"coupling_": second, "intercept_": mean}
+
+    def model_statistics(self):
+        _, mean, second = bm_moments(self.coupling, self.intercept, self.adjacency)
+        return {"coupling_": second, "intercept_": mean}
+
+    def chain_statistics(self, chains):
+        return self.data_statistics(chains)
 
 
 # ----------------------------------------------------------------------

@@ -90,8 +90,29 @@ def state_blocks(n_bits, row_width, block_bytes=BLOCK_BYTES):
     start, stop : int
         Consecutive code ranges covering ``range(2**n_bits)``.
     """
-    n_states = 1 << n_bits
-    block = max(1, block_bytes // (8 * max(row_width, n_bits, 1)))
+    return state_ranges(1 << n_bits, n_bits, row_width, block_bytes)
+
+
+def state_ranges(n_states, n_units, row_width, block_bytes=BLOCK_BYTES):
+    """Split ``n_states`` state codes into memory-bounded ranges.
+
+    Parameters
+    ----------
+    n_states : int
+        Number of joint states of the enumerated units.
+    n_units : int
+        Number of enumerated units (the width of one state).
+    row_width : int
+        Number of float64 values computed per state (the widest work array).
+    block_bytes : int, default=BLOCK_BYTES
+        Memory allowed for one block's widest work array.
+
+    Yields
+    ------
+    start, stop : int
+        Consecutive code ranges covering ``range(n_states)``.
+    """
+    block = max(1, block_bytes // (8 * max(row_width, n_units, 1)))
     for start in range(0, n_states, block):
         yield start, min(start + block, n_states)
 
@@ -224,8 +245,27 @@ def draw_states(log_weights, n_samples, rng):
     [[1.0, 1.0], [1.0, 1.0]]
     """
     n_bits = log_weights.shape[0].bit_length() - 1
+    return code_bits(draw_codes(log_weights, n_samples, rng), n_bits)
+
+
+def draw_codes(log_weights, n_samples, rng):
+    """Draw state codes with probabilities proportional to exp(log weight).
+
+    Parameters
+    ----------
+    log_weights : ndarray of shape (n_states,)
+        Unnormalised log-probabilities of all states, in code order.
+    n_samples : int
+        Number of independent draws.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    codes : ndarray of int of shape (n_samples,)
+        The drawn codes.
+    """
     cumulative = np.cumsum(np.exp(log_weights - log_weights.max()))
     codes = np.searchsorted(cumulative, rng.random(n_samples) * cumulative[-1], "right")
     # Guard against u * total rounding up to the last cumulative value.
-    codes = np.minimum(codes, log_weights.shape[0] - 1)
-    return code_bits(codes, n_bits)
+    return np.minimum(codes, log_weights.shape[0] - 1)

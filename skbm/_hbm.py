@@ -1,36 +1,14 @@
 """HiddenBoltzmannMachine: a Boltzmann machine with hidden units and any graph."""
 
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._ais import (
-    clamped_log_sums,
-    default_betas,
-    machine_gibbs_sampler,
-    machine_problem,
-    sampled_units,
-)
-from ._base import BaseBoltzmann
-from ._bm_math import (
-    bm_exact_sample,
-    bm_log_partition,
-    bm_moments,
-    gibbs_sweeps,
-    greedy_coloring,
-)
+from ._ais import default_betas
+from ._base import BaseBoltzmann, SolverState
 from ._enumeration import MAX_EXACT_BITS
-from ._hbm_math import (
-    clamped_statistics,
-    expectation_statistics,
-    hidden_log_sum,
-    hidden_posterior,
-    mean_field_posterior,
-    split_sizes,
-)
+from ._hbm_math import HiddenFamily, split_sizes
 
 # solver="exact" enumerates 2**bits states at every update; refused beyond.
 MAX_EXACT_SOLVER_BITS = 20
@@ -47,17 +25,10 @@ MAX_POSTERIOR_BITS = 10
 # is estimated by AIS on the clamped machine.
 MAX_HIDDEN_SUM_BITS = MAX_EXACT_BITS
 
-# Gibbs sweeps of burn-in for sample() when exact sampling is too large.
-SAMPLE_BURN_IN = 1000
-
 # Standard deviation of the initial couplings.
 INIT_SCALE = 0.01
 
 CONNECTIVITIES = ("full", "semi-restricted", "restricted")
-
-
-def _dense(X):
-    return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
 class HiddenBoltzmannMachine(BaseBoltzmann):
@@ -309,67 +280,52 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         dtype = X.dtype
         noise = np.triu(rng.normal(0.0, INIT_SCALE, (n_units, n_units)), 1)
         self.coupling_ = ((noise + noise.T) * mask).astype(dtype)
-        mean = np.clip(np.asarray(X.mean(axis=0), dtype=np.float64).ravel(), 1e-3, 1)
-        mean = np.minimum(mean, 1 - 1e-3)
         # Visible intercepts at the log-odds of the data means (Hinton's
         # practical guide): the model starts near the independent fit.
         intercept = np.zeros(n_units)
-        intercept[:n_visible] = np.log(mean / (1 - mean))
+        intercept[:n_visible] = self._ais_base_logits()
         self.intercept_ = intercept.astype(dtype)
         self._mask = mask
-        self._solver = solver
+        self.solver_ = solver
         self._exact_posterior = hidden_bits <= MAX_POSTERIOR_BITS
-        hidden_mask = mask[n_visible:, n_visible:]
-        self._hidden_blocks = (
-            greedy_coloring(hidden_mask) if n_units > n_visible else []
-        )
-        self._velocity = None
+        state = SolverState()
         if solver == "pcd":
-            self._blocks = greedy_coloring(mask)
-            start = np.empty((self.n_chains, n_units))
-            start[:, :n_visible] = rng.random((self.n_chains, n_visible)) < mean
-            start[:, n_visible:] = (
-                rng.random((self.n_chains, n_units - n_visible)) < 0.5
-            )
-            self._chains = start.astype(dtype)
+            # Chains start from the AIS base model: visible units at the data
+            # means, hidden units uniform.
+            state.chains = self._model(training=True).start_chains(self.n_chains, rng)
+        return state
 
-    def _train(self, X, rng, *, first_call, n_epochs):
-        self._sgd_epochs(
+    def _train(self, X, rng, state, *, n_epochs):
+        params = self._sgd_epochs(
             X,
             rng,
-            self._gradient,
+            state,
             n_epochs=self.n_iter if n_epochs is None else n_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             momentum=self.momentum,
         )
         # Enforce the structure on a new array (also after assignments).
-        coupling = np.asarray(self.coupling_)
+        coupling = params["coupling_"]
         coupling = np.where(self._mask, (coupling + coupling.T) / 2, 0)
-        self.coupling_ = coupling.astype(self.intercept_.dtype)
+        params["coupling_"] = coupling.astype(params["intercept_"].dtype)
+        return params
 
-    def _gradient(self, params, rows, rng):
+    def _gradient(self, params, rows, rng, state):
         """Mean log-likelihood gradient on a mini-batch (data - model)."""
         W, b = params["coupling_"], params["intercept_"]
-        V = _dense(rows).astype(np.float64, copy=False)
-        if self._solver == "exact" or self._exact_posterior:
-            pos_mean, pos_second = clamped_statistics(V, W, b, self._mask)
+        family = self._model(params, training=True)
+        data = family.data_statistics(rows)
+        if self.solver_ == "exact":
+            model = family.model_statistics()
         else:
-            mu = mean_field_posterior(V, W, b, blocks=self._hidden_blocks)
-            pos_mean, pos_second = expectation_statistics(np.hstack([V, mu]))
-        if self._solver == "exact":
-            _, neg_mean, neg_second = bm_moments(W, b, self._mask)
-        else:
-            self._chains = gibbs_sweeps(
-                self._chains, W, b, self.n_gibbs_steps, rng, self._blocks
-            )
-            neg_mean, neg_second = expectation_statistics(self._chains)
-        difference = pos_second - neg_second
+            model = self._persistent_statistics(family, state, self.n_gibbs_steps, rng)
+        difference = data["coupling_"] - model["coupling_"]
         # Exactly symmetric, so that the couplings stay exactly symmetric.
         grad_W = np.where(self._mask, (difference + difference.T) / 2, 0.0)
         if self.alpha:
             grad_W -= self.alpha * W
-        grad_b = pos_mean - neg_mean
+        grad_b = data["intercept_"] - model["intercept_"]
         return {
             "coupling_": grad_W.astype(W.dtype),
             "intercept_": grad_b.astype(b.dtype),
@@ -378,87 +334,57 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     # ------------------------------------------------------------------
     # The model
     # ------------------------------------------------------------------
-    def _split_sizes(self):
-        return split_sizes(self.coupling_ != 0, self.n_features_in_)
+    def _model(self, params=None, training=False):
+        """The :class:`~skbm._hbm_math.HiddenFamily` of the parameters.
+
+        While training, the graph is the connectivity mask and the data
+        statistics use the exact posterior where it is small enough (always
+        for solver "exact"); for scoring, the graph is that of the nonzero
+        couplings and the sums over h may be estimated by AIS.
+        """
+        params = self.__dict__ if params is None else params
+        coupling, intercept = params["coupling_"], params["intercept_"]
+        n_visible = self.n_features_in_
+        base = np.zeros(coupling.shape[0])
+        base[:n_visible] = self._ais_base_logits()
+        if training:
+            return HiddenFamily(
+                coupling,
+                intercept,
+                base,
+                n_visible,
+                adjacency=self._mask,
+                exact_posterior=self.solver_ == "exact" or self._exact_posterior,
+                units=self._visible_units,
+            )
+        hidden_bits = split_sizes(coupling != 0, n_visible)[0]
+        return HiddenFamily(
+            coupling,
+            intercept,
+            base,
+            n_visible,
+            exact_posterior=hidden_bits <= MAX_POSTERIOR_BITS,
+            clamped_ais=self._clamped_ais(hidden_bits),
+            units=self._visible_units,
+        )
+
+    def _clamped_ais(self, hidden_bits):
+        """AIS settings of the sums over h, or None when they are exact."""
+        if self.score_method == "exact" or hidden_bits <= MAX_HIDDEN_SUM_BITS:
+            return None
+        return (
+            self.ais_runs,
+            default_betas(self.ais_betas),
+            self._score_seed(),
+            self.n_jobs,
+        )
 
     def _hidden_sum_by_ais(self):
         """Whether ln sum_h exp(-Phi(v, h)) is estimated by AIS, row by row."""
-        return (
-            self.score_method != "exact"
-            and self._split_sizes()[0] > MAX_HIDDEN_SUM_BITS
-        )
-
-    def _unnormalized_log_proba(self, X):
-        if self._hidden_sum_by_ais():
-            return clamped_log_sums(
-                _dense(X),
-                self.coupling_,
-                self.intercept_,
-                self.ais_runs,
-                default_betas(self.ais_betas),
-                self._score_seed(),
-                n_jobs=self.n_jobs,
-            )
-        return hidden_log_sum(_dense(X), self.coupling_, self.intercept_)
-
-    def _enumeration_bits(self):
-        return self._split_sizes()[1]
-
-    def _enumeration_width(self):
-        if self._hidden_sum_by_ais():
-            return self.coupling_.shape[0] * self.ais_runs
-        hidden_bits = self._split_sizes()[0]
-        return self.coupling_.shape[0] << min(hidden_bits, MAX_EXACT_BITS)
-
-    def _exact_log_partition(self):
-        return bm_log_partition(self.coupling_, self.intercept_, n_jobs=self.n_jobs)
-
-    def _ais_base_logits(self):
-        # Visible units at the training-data means, hidden units uniform.
-        logits = np.zeros(self.coupling_.shape[0])
-        logits[: self.n_features_in_] = super()._ais_base_logits()
-        return logits
-
-    def _ais_problem(self):
-        return machine_problem(self.coupling_, self.intercept_, self._ais_base_logits())
-
-    def _ais_target_sampler(self):
-        coupling = self.coupling_.astype(np.float64)
-        intercept = self.intercept_.astype(np.float64)
-        sampled = self._ais_problem().sampled
-        if self._enumeration_bits() <= MAX_EXACT_BITS:
-            draw = partial(bm_exact_sample, coupling, intercept)
-            return partial(sampled_units, draw, sampled), "exact"
-        draw = partial(
-            machine_gibbs_sampler,
-            coupling,
-            intercept,
-            self._ais_base_logits(),
-            SAMPLE_BURN_IN,
-        )
-        return partial(sampled_units, draw, sampled), "gibbs"
+        return self._model().clamped_ais is not None
 
     def _transform(self, X):
-        V = _dense(X)
-        if self._split_sizes()[0] <= MAX_POSTERIOR_BITS:
-            posterior = hidden_posterior(V, self.coupling_, self.intercept_)
-        else:
-            n_visible = self.n_features_in_
-            blocks = greedy_coloring(self.coupling_[n_visible:, n_visible:] != 0)
-            posterior = mean_field_posterior(
-                V, self.coupling_, self.intercept_, blocks=blocks
-            )
-        return posterior.astype(X.dtype, copy=False)
-
-    def _sample(self, n_samples, rng):
-        W, b = self.coupling_, self.intercept_
-        if self._enumeration_bits() <= MAX_EXACT_BITS:
-            states = bm_exact_sample(W, b, n_samples, rng)
-        else:
-            start = (rng.random((n_samples, b.shape[0])) < 0.5).astype(W.dtype)
-            blocks = greedy_coloring(W != 0)
-            states = gibbs_sweeps(start, W, b, SAMPLE_BURN_IN, rng, blocks)
-        return states[:, : self.n_features_in_].astype(W.dtype)
+        return self._model().posterior(X).astype(X.dtype, copy=False)
 
     def transform(self, X):
         """Posterior means of the hidden units, E[h | v = X].

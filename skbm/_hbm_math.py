@@ -1,4 +1,4 @@
-"""Math core of Boltzmann machines with hidden units: summing units out.
+"""The family of Boltzmann machines with hidden units: summing units out.
 
 Pure functions on arrays. Units are binary and ordered visible first, hidden
 after; the energy is Phi(x) = -1/2 x^T W x - b . x with ``W`` symmetric and
@@ -7,7 +7,7 @@ zero on the diagonal (see :mod:`skbm._bm_math`).
 What is specific to hidden units is that they are summed out: the model of
 the data is P(v) = sum_h exp(-Phi(v, h)) / Z. The sums over h given each row
 v, and the clamped statistics sum_n E[x x^T | v_n] of the positive phase,
-are :class:`skbm._bm_math.SplitSum` with the visible units clamped: closed
+are :class:`skbm._exact.SplitSum` with the visible units clamped: closed
 form when the hidden units have no hidden-hidden couplings, an enumeration
 of the hidden units outside an independent set otherwise. ln Z and the
 moments of the negative phase are those of any Boltzmann machine
@@ -15,13 +15,25 @@ moments of the negative phase are those of any Boltzmann machine
 
 When hidden units are coupled among themselves and too many to enumerate,
 :func:`mean_field_posterior` gives the naive mean-field approximation of
-E[h | v].
+E[h | v], and :func:`clamped_log_sums` estimates the sums over h by AIS.
+
+:class:`HiddenFamily` is the model-family interface (:mod:`skbm._family`)
+of such a machine.
 """
 
 import numpy as np
 from scipy.special import expit
 
-from ._bm_math import SplitSum, coupling_graph, independent_split
+from ._ais import AnnealingProblem, per_row_log_partitions
+from ._bernoulli_units import BERNOULLI
+from ._bm_math import MachineFamily, bm_moments, dense
+from ._enumeration import MAX_EXACT_BITS
+from ._exact import SplitSum
+from ._gibbs import independent_draws
+from ._graph import coupling_graph, greedy_coloring, independent_split
+
+# Mean-field sweeps for the AIS base model of the clamped hidden units.
+MEAN_FIELD_SWEEPS = 30
 
 
 def split_sizes(adjacency, n_visible):
@@ -54,7 +66,7 @@ def _hidden_sum(V, coupling, intercept, adjacency):
     adjacency = coupling_graph(coupling, adjacency)
     enumerated, summed = independent_split(adjacency, range(n_visible, n_units))
     clamped = np.arange(n_visible)
-    return SplitSum(V, coupling, intercept, clamped, enumerated, summed)
+    return SplitSum(V, coupling, intercept, clamped, enumerated, summed, BERNOULLI)
 
 
 def hidden_log_sum(V, coupling, intercept, adjacency=None):
@@ -217,3 +229,187 @@ def expectation_statistics(X):
     second = np.ascontiguousarray(X.T) @ X / X.shape[0]
     second[np.diag_indices(X.shape[1])] = mean
     return mean, second
+
+
+def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
+    """AIS estimates of ln sum_h exp(-Phi(v, h)) for each row v.
+
+    With v clamped, the hidden units form a Boltzmann machine with couplings
+    W_hh and intercepts b_h + v W_vh; its log partition function is
+    estimated by forward AIS (:func:`skbm._ais.per_row_log_partitions`) from
+    a base of independent hidden units at the row's naive mean-field
+    posterior, vectorised over rows. Each distinct row is estimated once,
+    from its own stream, so a row's estimate does not depend on the other
+    rows passed or on their order, and equal rows get equal estimates.
+
+    The cost is that of ``n_runs`` AIS runs of ``len(betas)`` steps per
+    distinct row: O(n_rows * n_runs * n_betas * n_hidden * n_units)
+    operations. The estimate of ln sum_h is a stochastic lower bound, like
+    forward AIS of ln Z.
+
+    Parameters
+    ----------
+    V : ndarray of shape (n_samples, n_visible)
+        Dense visible values; the visible units are the first ``n_visible``.
+    coupling : ndarray of shape (n_units, n_units)
+        Symmetric couplings with a zero diagonal.
+    intercept : ndarray of shape (n_units,)
+        Intercepts.
+    n_runs : int
+        AIS runs per row.
+    betas : ndarray of shape (n_betas,)
+        Increasing inverse temperatures from 0 to 1.
+    seed : int
+        Seed combined with each row's content.
+    n_jobs : int, default=None
+        joblib workers over batches of rows.
+
+    Returns
+    -------
+    log_sum : ndarray of shape (n_samples,)
+        Estimates of the unnormalised log-probability of each row, float64.
+    """
+    W = np.asarray(coupling, dtype=np.float64)
+    b = np.asarray(intercept, dtype=np.float64)
+    # + 0.0 turns -0.0 into 0.0, so equal values hash equally.
+    V = np.asarray(V, dtype=np.float64) + 0.0
+    n_visible = V.shape[1]
+    rows, inverse = np.unique(V, axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    W_vv, W_vh = W[:n_visible, :n_visible], W[:n_visible, n_visible:]
+    W_hh, b_h = W[n_visible:, n_visible:], b[n_visible:]
+    # Row by row (einsum): a matrix-vector product rows @ b can round the
+    # same row differently with the number of rows.
+    visible_part = np.einsum("ij,ij->i", rows, 0.5 * (rows @ W_vv) + b[:n_visible])
+    adjacency = W_hh != 0
+    K, R = independent_split(adjacency, range(b_h.shape[0]))
+    field = rows @ W_vh + b_h
+    # A fixed number of sweeps (tol=0): a shared stopping rule would make a
+    # row's base depend on the other rows.
+    posterior = mean_field_posterior(
+        rows,
+        W,
+        b,
+        blocks=greedy_coloring(adjacency),
+        max_iter=MEAN_FIELD_SWEEPS,
+        tol=0.0,
+    )
+    base = BERNOULLI.base_field(posterior)
+    problem = AnnealingProblem(
+        W_KK=W_hh[np.ix_(K, K)],
+        W_KR=W_hh[np.ix_(K, R)],
+        b_K=field[:, K],
+        b_R=field[:, R],
+        a_K=base[:, K],
+        a_R=base[:, R],
+        blocks=tuple(greedy_coloring(adjacency[np.ix_(K, K)])),
+        units_K=BERNOULLI,
+        units_R=BERNOULLI,
+    )
+    log_z = per_row_log_partitions(problem, rows, n_runs, betas, seed, n_jobs)
+    return (log_z + visible_part)[inverse]
+
+
+class HiddenFamily(MachineFamily):
+    """The Boltzmann machine with hidden units, as a model family.
+
+    The visible units are the first ``n_visible``; the hidden units are
+    summed out of every probability of the data.
+
+    Parameters
+    ----------
+    coupling, intercept, base_field, adjacency, units
+        As for :class:`skbm._bm_math.MachineFamily`.
+    n_visible : int
+        Number of visible units.
+    exact_posterior : bool, default=True
+        Whether the data statistics use the exact E[x x^T | v] (enumerating
+        the hidden units) or the mean-field approximation.
+    clamped_ais : tuple or None, default=None
+        ``(n_runs, betas, seed, n_jobs)`` to estimate the sums over h of
+        :meth:`unnormalized_log_proba` by AIS (:func:`clamped_log_sums`);
+        ``None`` sums exactly.
+    """
+
+    def __init__(
+        self,
+        coupling,
+        intercept,
+        base_field,
+        n_visible,
+        adjacency=None,
+        exact_posterior=True,
+        clamped_ais=None,
+        units=BERNOULLI,
+    ):
+        super().__init__(coupling, intercept, base_field, adjacency, units)
+        self.n_visible = n_visible
+        self.exact_posterior = exact_posterior
+        self.clamped_ais = clamped_ais
+
+    def split_sizes(self):
+        """See :func:`split_sizes`, for this machine's coupling graph."""
+        graph = coupling_graph(self.coupling, self.adjacency)
+        return split_sizes(graph, self.n_visible)
+
+    def unnormalized_log_proba(self, X):
+        if self.clamped_ais is not None:
+            return clamped_log_sums(
+                dense(X), self.coupling, self.intercept, *self.clamped_ais
+            )
+        return hidden_log_sum(dense(X), self.coupling, self.intercept)
+
+    def enumeration_bits(self):
+        return self.split_sizes()[1]
+
+    def row_width(self):
+        n_units = self.coupling.shape[0]
+        if self.clamped_ais is not None:
+            return n_units * self.clamped_ais[0]
+        return n_units << min(self.split_sizes()[0], MAX_EXACT_BITS)
+
+    def start_chains(self, n_chains, rng):
+        # Visible units first, then hidden units: one group each.
+        groups = [
+            (self.units, self.base_field[: self.n_visible]),
+            (self.units, self.base_field[self.n_visible :]),
+        ]
+        return independent_draws(groups, n_chains, rng, self.dtype)
+
+    def hidden_blocks(self):
+        """Colour classes of the hidden-hidden graph (mean field)."""
+        n_visible = self.n_visible
+        if self.coupling.shape[0] == n_visible:
+            return []
+        graph = coupling_graph(self.coupling, self.adjacency)
+        return greedy_coloring(graph[n_visible:, n_visible:])
+
+    def posterior(self, V):
+        """E[h | v] of each row: exact or mean field, as ``exact_posterior``."""
+        V = dense(V)
+        if self.exact_posterior:
+            return hidden_posterior(V, self.coupling, self.intercept)
+        return mean_field_posterior(
+            V, self.coupling, self.intercept, blocks=self.hidden_blocks()
+        )
+
+    def data_statistics(self, X):
+        V = dense(X).astype(np.float64, copy=False)
+        if self.exact_posterior:
+            mean, second = clamped_statistics(
+                V, self.coupling, self.intercept, self.adjacency
+            )
+        else:
+            mu = mean_field_posterior(
+                V, self.coupling, self.intercept, blocks=self.hidden_blocks()
+            )
+            mean, second = expectation_statistics(np.hstack([V, mu]))
+        return {"coupling_": second, "intercept_": mean}
+
+    def model_statistics(self):
+        _, mean, second = bm_moments(self.coupling, self.intercept, self.adjacency)
+        return {"coupling_": second, "intercept_": mean}
+
+    def chain_statistics(self, chains):
+        mean, second = expectation_statistics(chains)
+        return {"coupling_": second, "intercept_": mean}

@@ -1,6 +1,5 @@
 """BernoulliRBM2: a drop-in scikit-learn RBM scored by its real log-likelihood."""
 
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,16 +9,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from ._ais import AnnealingProblem
-from ._base import BaseBoltzmann, clipped_log_odds, make_generator
+from ._base import BaseBoltzmann, SolverState, make_generator
 from ._rbm_math import (
-    free_energy,
+    RestrictedFamily,
     hidden_probabilities,
-    log_partition,
-    model_statistics,
     sample_bernoulli,
-    sample_exact,
-    sample_gibbs,
     sgd_step,
     visible_probabilities,
 )
@@ -27,17 +21,8 @@ from ._rbm_math import (
 # Solver "exact" enumerates the smaller layer at every update.
 MAX_EXACT_SOLVER_BITS = 20
 
-# Gibbs steps of burn-in for sample() when the model is too large to sample
-# exactly by enumeration.
-SAMPLE_BURN_IN = 1000
-
 # Sliding-average rate of the hidden offsets of centering.
 HIDDEN_OFFSET_RATE = 0.05
-
-
-def _burned_in_visible(W, b, c, n_samples, rng):
-    """Visible states of Gibbs chains after SAMPLE_BURN_IN steps, float64."""
-    return sample_gibbs(W, b, c, n_samples, rng, SAMPLE_BURN_IN).astype(np.float64)
 
 
 class BernoulliRBM2(BaseBoltzmann):
@@ -235,53 +220,69 @@ class BernoulliRBM2(BaseBoltzmann):
                     f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
                 )
         dtype = X.dtype
-        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        mean = self._ais_base_mean
         self.components_ = rng.normal(0, 0.01, (self.n_components, n_features)).astype(
             dtype
         )
         # Visible biases at the log-odds of the data means (Hinton's practical
         # guide): the model starts from the independent-pixel fit.
-        self.intercept_visible_ = clipped_log_odds(mean).astype(dtype)
+        self.intercept_visible_ = self._ais_base_logits().astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
         self.h_samples_ = np.zeros((self.n_chains, self.n_components), dtype=dtype)
-        self._visible_offset = mean.astype(dtype) if self.centering else None
-        self._hidden_offset = (
-            np.full(self.n_components, 0.5, dtype=dtype) if self.centering else None
-        )
-        self._velocity = None
-        if self.solver == "pt":
-            self._pt_chains = None
+        state = SolverState(chains=self.h_samples_)
+        if self.centering:
+            state.visible_offset = mean.astype(dtype)
+            state.hidden_offset = np.full(self.n_components, 0.5, dtype=dtype)
+        return state
 
-    def _train(self, X, rng, *, first_call, n_epochs):
-        fused = self.solver in ("pcd", "cd") and not sp.issparse(X)
+    def _model(self, params=None):
+        params = self.__dict__ if params is None else params
+        return RestrictedFamily(
+            params["components_"],
+            params["intercept_visible_"],
+            params["intercept_hidden_"],
+            self._ais_base_logits(),
+            visible_units=self._visible_units,
+        )
+
+    def _fused(self, X):
+        # Dense CD/PCD batches take the fused in-place update of sgd_step;
+        # sparse data and the other solvers use _gradient and the heavy-ball
+        # step of the base.
+        return self.solver in ("pcd", "cd") and not sp.issparse(X)
+
+    def _working_order(self, X):
+        # sgd_step's products are fastest on Fortran-ordered weights.
+        return "F" if self._fused(X) else "C"
+
+    def _train(self, X, rng, state, *, n_epochs):
         # The fused update's sigmoid lets exp overflow to inf where P = 0
         # exactly; the warning is silenced here, once (see _conditional).
         with np.errstate(over="ignore"):
-            self._sgd_epochs(
+            params = self._sgd_epochs(
                 X,
                 rng,
-                self._gradient,
+                state,
                 n_epochs=self.n_iter if n_epochs is None else n_epochs,
                 batch_size=self.batch_size,
                 learning_rate=self._learning_rate_schedule(n_epochs),
                 momentum=self.momentum,
                 shuffle=self.shuffle,
-                # Dense CD/PCD batches take the fused in-place update of
-                # sgd_step, whose products are fastest on Fortran-ordered
-                # weights; sparse data and the other solvers use _gradient.
-                update=self._fused_step if fused else None,
-                order="F" if fused else "C",
             )
+        return {**params, "h_samples_": state.chains}
 
-    def _fused_step(self, params, velocity, V, rng, rate, momentum):
-        """The update of _gradient plus the heavy-ball step, done in place."""
+    def _step(self, params, rows, rng, rate, momentum, state):
+        """The update of _gradient plus the heavy-ball step, fused, in place."""
+        if not self._fused(rows):
+            return super()._step(params, rows, rng, rate, momentum, state)
+        velocity = state.velocity
         chains, pos_h = sgd_step(
             params["components_"],
             params["intercept_visible_"],
             params["intercept_hidden_"],
-            V,
+            rows,
             rng,
-            chains=self.h_samples_ if self.solver == "pcd" else None,
+            chains=state.chains if self.solver == "pcd" else None,
             n_gibbs_steps=self.n_gibbs_steps,
             rate=rate,
             momentum=momentum,
@@ -291,14 +292,14 @@ class BernoulliRBM2(BaseBoltzmann):
                 velocity["intercept_hidden_"],
             ),
             alpha=self.alpha,
-            visible_offset=self._visible_offset,
-            hidden_offset=self._hidden_offset,
+            visible_offset=state.visible_offset,
+            hidden_offset=state.hidden_offset,
         )
-        self.h_samples_ = chains
+        state.chains = chains
         if self.centering:
-            self._hidden_offset = (
+            state.hidden_offset = (
                 1 - HIDDEN_OFFSET_RATE
-            ) * self._hidden_offset + HIDDEN_OFFSET_RATE * pos_h
+            ) * state.hidden_offset + HIDDEN_OFFSET_RATE * pos_h
 
     def _learning_rate_schedule(self, n_epochs):
         # partial_fit has no horizon to decay over: it keeps the rate constant.
@@ -311,44 +312,33 @@ class BernoulliRBM2(BaseBoltzmann):
             self.learning_rate * 0.5 * (1 + np.cos(np.pi * progress / total))
         )
 
-    def _gradient(self, params, V, rng):
-        """Mean log-likelihood gradient on mini-batch ``V``, in standard form."""
+    def _gradient(self, params, V, rng, state):
+        """Mean log-likelihood gradient on mini-batch ``V``, in standard form.
+
+        The reference of the fused step: CD/PCD here (on the Gibbs engine)
+        and in :func:`~skbm._rbm_math.sgd_step` give the same update from
+        the same random stream.
+        """
         W = params["components_"]
-        b = params["intercept_visible_"]
-        c = params["intercept_hidden_"]
-        n = V.shape[0]
-        h_pos = hidden_probabilities(V, W, c)
-        pos_hv = safe_sparse_dot(h_pos.T, V, dense_output=True) / n
-        pos_v = np.asarray(V.mean(axis=0), dtype=W.dtype).ravel()
-        pos_h = h_pos.mean(axis=0)
-
+        family = self._model(params)
+        data = family.data_statistics(V)
         if self.solver == "exact":
-            neg_hv, neg_v, neg_h, _ = model_statistics(W, b, c)
-            neg_hv, neg_v, neg_h = (
-                neg_hv.astype(W.dtype),
-                neg_v.astype(W.dtype),
-                neg_h.astype(W.dtype),
-            )
+            model = family.model_statistics()
         else:
-            v_neg, h_neg = self._negative_phase(W, b, c, V, h_pos, rng)
-            m = v_neg.shape[0]
-            neg_hv = (h_neg.T @ v_neg) / m
-            neg_v = v_neg.mean(axis=0)
-            neg_h = h_neg.mean(axis=0)
-
-        grad_W = pos_hv - neg_hv
-        grad_b = pos_v - neg_v
-        grad_c = pos_h - neg_h
+            model = self._sampled_statistics(family, V, rng, state)
+        grad_W = data["components_"] - model["components_"]
+        grad_b = data["intercept_visible_"] - model["intercept_visible_"]
+        grad_c = data["intercept_hidden_"] - model["intercept_hidden_"]
         if self.centering:
             # Centered gradient, translated back to the standard parameters.
-            mu = self._visible_offset
-            lam = self._hidden_offset
+            mu = state.visible_offset
+            lam = state.hidden_offset
             grad_W -= np.outer(lam, grad_b) + np.outer(grad_c, mu)
             grad_b -= lam @ grad_W
             grad_c -= grad_W @ mu
-            self._hidden_offset = (
+            state.hidden_offset = (
                 1 - HIDDEN_OFFSET_RATE
-            ) * lam + HIDDEN_OFFSET_RATE * pos_h
+            ) * lam + HIDDEN_OFFSET_RATE * data["intercept_hidden_"]
         if self.alpha:
             grad_W -= self.alpha * W
         return {
@@ -357,28 +347,31 @@ class BernoulliRBM2(BaseBoltzmann):
             "intercept_hidden_": grad_c,
         }
 
-    def _negative_phase(self, W, b, c, V, h_pos, rng):
-        """Samples of the model for the negative phase; returns (v, P(h|v))."""
+    def _sampled_statistics(self, family, V, rng, state):
+        """Model statistics from chains: persistent, restarted at the data, or PT."""
         if self.solver == "pt":
-            return self._tempered_negative_phase(W, b, c, rng)
+            v = self._tempered_negative_phase(family.W, family.b, family.c, rng, state)
+            return family.chain_statistics(v)
         if self.solver == "cd":
-            h = sample_bernoulli(h_pos, rng)
+            # The chains start from a sample of P(h | data).
+            field = safe_sparse_dot(V, family.W.T, dense_output=True) + family.c
+            hidden = self._visible_units.sample(field, rng)
         else:
-            h = self.h_samples_
-        for _ in range(self.n_gibbs_steps):
-            v = sample_bernoulli(visible_probabilities(h, W, b), rng)
-            h_mean = hidden_probabilities(v, W, c)
-            h = sample_bernoulli(h_mean, rng)
-        self.h_samples_ = h
-        return v, h_mean
+            hidden = state.chains
+        n_visible = family.n_visible
+        states = np.zeros((hidden.shape[0], n_visible + hidden.shape[1]), hidden.dtype)
+        states[:, n_visible:] = hidden
+        states = family.sweep(states, self.n_gibbs_steps, rng)
+        state.chains = states[:, n_visible:]
+        return family.chain_statistics(states)
 
-    def _tempered_negative_phase(self, W, b, c, rng):
+    def _tempered_negative_phase(self, W, b, c, rng, state):
         """Parallel tempering: Gibbs at every temperature, then swaps."""
         betas = np.linspace(1.0, 0.0, self.n_temperatures, endpoint=False)
         betas = betas.astype(W.dtype)[:, None, None]
-        chains = self._pt_chains
+        chains = state.tempered_chains
         if chains is None:
-            chains = np.repeat(self.h_samples_[None], self.n_temperatures, axis=0)
+            chains = np.repeat(state.chains[None], self.n_temperatures, axis=0)
         for _ in range(self.n_gibbs_steps):
             v = sample_bernoulli(expit(betas * (chains @ W + b)), rng)
             lam = v @ W.T + c
@@ -396,62 +389,17 @@ class BernoulliRBM2(BaseBoltzmann):
                     upper = arr[t][swap].copy()
                     arr[t][swap] = arr[t + 1][swap]
                     arr[t + 1][swap] = upper
-        self._pt_chains = chains
-        self.h_samples_ = chains[0]
-        return v[0], hidden_probabilities(v[0], W, c)
+        state.tempered_chains = chains
+        state.chains = chains[0]
+        return v[0]
 
     # ------------------------------------------------------------------
     # The model
     # ------------------------------------------------------------------
-    def _unnormalized_log_proba(self, X):
-        return -free_energy(
-            X, self.components_, self.intercept_visible_, self.intercept_hidden_
-        )
-
-    def _enumeration_bits(self):
-        return min(self.components_.shape)
-
-    def _enumeration_width(self):
-        return max(self.components_.shape)
-
-    def _exact_log_partition(self):
-        return log_partition(
-            self.components_,
-            self.intercept_visible_,
-            self.intercept_hidden_,
-            n_jobs=self.n_jobs,
-        )
-
-    def _ais_problem(self):
-        # Visible units sampled, hidden units summed out (Salakhutdinov and
-        # Murray, 2008); the base has uniform hidden units.
-        W = self.components_.astype(np.float64)
-        return AnnealingProblem(
-            W_KK=None,
-            W_KR=W.T,
-            b_K=self.intercept_visible_.astype(np.float64),
-            b_R=self.intercept_hidden_.astype(np.float64),
-            a_K=self._ais_base_logits(),
-            a_R=np.zeros(W.shape[0]),
-            blocks=(np.arange(W.shape[1]),),
-        )
-
-    def _ais_target_sampler(self):
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
-        if self._enumeration_bits() <= MAX_EXACT_SOLVER_BITS:
-            return partial(sample_exact, W, b, c), "exact"
-        return partial(_burned_in_visible, W, b, c), "gibbs"
-
     def _transform(self, X):
         return hidden_probabilities(X, self.components_, self.intercept_hidden_).astype(
             X.dtype, copy=False
         )
-
-    def _sample(self, n_samples, rng):
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
-        if self._enumeration_bits() <= MAX_EXACT_SOLVER_BITS:
-            return sample_exact(W, b, c, n_samples, rng).astype(W.dtype)
-        return sample_gibbs(W, b, c, n_samples, rng, SAMPLE_BURN_IN)
 
     def transform(self, X):
         """Hidden activation probabilities P(h = 1 | v = X).

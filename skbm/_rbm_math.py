@@ -1,4 +1,4 @@
-"""Math core of the restricted Boltzmann machine: pure functions on arrays.
+"""The restricted Boltzmann machine family: pure functions on arrays.
 
 Notation (DESIGN.md section 1): visible units v, hidden units h, weights
 ``W`` of shape (n_hidden, n_visible), visible biases ``b`` and hidden biases
@@ -10,6 +10,10 @@ form leaves, for each state of the other ("x"),
     ln sum_y exp(-Phi(x, y)) = a_x . x + sum_j softplus(a_y + x W_xy)_j,
 
 so ln Z needs an enumeration of the smaller layer only.
+
+:class:`RestrictedFamily` is the model-family interface
+(:mod:`skbm._family`) of the RBM; :func:`sgd_step` is its fused CD/PCD
+training step.
 """
 
 import functools
@@ -19,41 +23,11 @@ from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit, logsumexp
 from sklearn.utils.extmath import safe_sparse_dot
 
+from ._ais import AnnealingProblem
+from ._bernoulli_units import BERNOULLI, softplus
 from ._enumeration import RescaledSums, binary_states, draw_states, map_blocks
-
-
-def softplus(x, out=None):
-    """ln(1 + exp(x)), finite for any finite ``x``.
-
-    Computed as ``max(x, 0) + log1p(exp(-|x|))``, which never overflows and
-    is about three times faster than ``np.logaddexp(0, x)``.
-
-    Parameters
-    ----------
-    x : ndarray
-        Input.
-    out : ndarray, default=None
-        Where to write the result; may be ``x`` itself.
-
-    Returns
-    -------
-    y : ndarray
-        softplus of ``x``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skbm._rbm_math import softplus
-    >>> softplus(np.array([-1000.0, 0.0, 1000.0])).round(6).tolist()
-    [0.0, 0.693147, 1000.0]
-    """
-    positive = np.maximum(x, 0)
-    out = np.abs(x, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    np.log1p(out, out=out)
-    out += positive
-    return out
+from ._family import ModelFamily
+from ._gibbs import block_gibbs, independent_draws
 
 
 def sample_bernoulli(p, rng):
@@ -541,12 +515,8 @@ def sample_exact(W, b, c, n_samples, rng):
     return sample_bernoulli(expit(x @ W_xy + a_y), rng)
 
 
-def sample_gibbs(W, b, c, n_samples, rng, n_steps):
-    """Approximate samples of the visible layer by block Gibbs sampling.
-
-    ``n_samples`` independent chains start from uniformly random hidden
-    states and alternate v ~ P(v | h), h ~ P(h | v) for ``n_steps`` steps; the
-    last visible states are returned.
+class RestrictedFamily(ModelFamily):
+    """The restricted Boltzmann machine, as a model family.
 
     Parameters
     ----------
@@ -556,20 +526,104 @@ def sample_gibbs(W, b, c, n_samples, rng, n_steps):
         Visible biases.
     c : ndarray of shape (n_hidden,)
         Hidden biases.
-    n_samples : int
-        Number of chains, one sample each.
-    rng : numpy.random.Generator
-        Source of randomness.
-    n_steps : int
-        Gibbs steps per chain (burn-in).
-
-    Returns
-    -------
-    V : ndarray of shape (n_samples, n_visible)
-        Visible samples, in the dtype of ``W``.
+    base_field : ndarray of shape (n_visible,)
+        Fields of the independent visible units of the base model (the
+        hidden units of the base model are uniform).
+    visible_units, hidden_units : UnitType, default=BERNOULLI
+        The unit types of the two layers.
     """
-    h = sample_bernoulli(np.full((n_samples, W.shape[0]), 0.5, dtype=W.dtype), rng)
-    for _ in range(n_steps):
-        v = sample_bernoulli(visible_probabilities(h, W, b), rng)
-        h = sample_bernoulli(hidden_probabilities(v, W, c), rng)
-    return v
+
+    def __init__(
+        self,
+        W,
+        b,
+        c,
+        base_field,
+        visible_units=BERNOULLI,
+        hidden_units=BERNOULLI,
+    ):
+        self.W, self.b, self.c = W, b, c
+        self.base_field = np.asarray(base_field, dtype=np.float64)
+        self.visible_units, self.hidden_units = visible_units, hidden_units
+        self.dtype = np.asarray(W).dtype
+        self.n_visible = W.shape[1]
+
+    def unnormalized_log_proba(self, X):
+        return -free_energy(X, self.W, self.b, self.c)
+
+    def enumeration_bits(self):
+        return min(self.W.shape)
+
+    def row_width(self):
+        return max(self.W.shape)
+
+    def exact_log_partition(self, n_jobs=None):
+        return log_partition(self.W, self.b, self.c, n_jobs=n_jobs)
+
+    def exact_sample(self, n_samples, rng):
+        # Visible units only: the sampled units of the annealing problem.
+        return sample_exact(self.W, self.b, self.c, n_samples, rng)
+
+    def start_chains(self, n_chains, rng):
+        groups = [
+            (self.visible_units, self.base_field),
+            (self.hidden_units, np.zeros(self.W.shape[0])),
+        ]
+        return independent_draws(groups, n_chains, rng, self.dtype)
+
+    def sweep(self, states, n_sweeps, rng):
+        """Alternate v ~ P(v | h) and h ~ P(h | v) on states [v, h]."""
+        states = np.array(states)
+        n_visible = self.n_visible
+        W, b, c = self.W, self.b, self.c
+        blocks = [slice(0, n_visible), slice(n_visible, None)]
+
+        def field(states, index):
+            if index == 0:
+                return states[:, n_visible:] @ W + b
+            return states[:, :n_visible] @ W.T + c
+
+        units = [self.visible_units, self.hidden_units]
+        return block_gibbs(states, n_sweeps, rng, blocks, field, units)
+
+    def annealing_problem(self):
+        # Visible units sampled, hidden units summed out (Salakhutdinov and
+        # Murray, 2008); the base has uniform hidden units.
+        W = self.W.astype(np.float64)
+        return AnnealingProblem(
+            W_KK=None,
+            W_KR=W.T,
+            b_K=self.b.astype(np.float64),
+            b_R=self.c.astype(np.float64),
+            a_K=self.base_field,
+            a_R=np.zeros(W.shape[0]),
+            blocks=(np.arange(W.shape[1]),),
+            units_K=self.visible_units,
+            units_R=self.hidden_units,
+        )
+
+    def data_statistics(self, X):
+        h = hidden_probabilities(X, self.W, self.c)
+        return {
+            "components_": safe_sparse_dot(h.T, X, dense_output=True) / X.shape[0],
+            "intercept_visible_": np.asarray(X.mean(axis=0), dtype=self.dtype).ravel(),
+            "intercept_hidden_": h.mean(axis=0),
+        }
+
+    def model_statistics(self):
+        hv, v, h, _ = model_statistics(self.W, self.b, self.c)
+        return {
+            "components_": hv.astype(self.dtype),
+            "intercept_visible_": v.astype(self.dtype),
+            "intercept_hidden_": h.astype(self.dtype),
+        }
+
+    def chain_statistics(self, chains):
+        # Rao-Blackwellised: E[h | v] of the chains' visible states.
+        v = chains[:, : self.n_visible]
+        h = hidden_probabilities(v, self.W, self.c)
+        return {
+            "components_": (h.T @ v) / v.shape[0],
+            "intercept_visible_": v.mean(axis=0),
+            "intercept_hidden_": h.mean(axis=0),
+        }

@@ -1,34 +1,26 @@
-"""Input policy shared by every skbm estimator and method.
+"""Input validation shared by every skbm estimator and method.
 
-Binary units take values in {0, 1}. Data in [0, 1] are read as probabilities
-(the expected value of a unit). Negative data are rejected; data above 1 are
-clipped to 1 with a warning, since no probability exceeds 1. Anything that is
-not a 2-D array of real numbers (strings, complex numbers, dates, ragged or
-non-array objects) is rejected with a ``ValueError``, never another exception.
+Anything that is not a 2-D array of real numbers (strings, complex numbers,
+dates, ragged or non-array objects) is rejected with a ``ValueError``, never
+another exception. Which real values are valid is the unit type's input
+policy (``UnitType.check_values``; for {0,1} units see
+:mod:`skbm._bernoulli_units`).
 """
 
 import os
 import sys
-import warnings
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
 import sklearn
-from sklearn.utils.validation import check_non_negative, validate_data
+from sklearn.utils.validation import validate_data
 
 # Frames in these folders are library code: a warning to the user points at
 # the first frame outside them, the user's own call.
 LIBRARY_FOLDERS = tuple(
     os.path.dirname(module.__file__) + os.sep
     for module in (sys.modules[__package__], sklearn, joblib)
-)
-
-ABOVE_ONE_MESSAGE = (
-    "Values above 1 in data passed to {whom}: skbm reads unit values as "
-    "probabilities and expects binary or [0, 1] data, so they were clipped to 1. "
-    "Rescale the data first, for example with "
-    "sklearn.preprocessing.MinMaxScaler(clip=True)."
 )
 
 
@@ -112,35 +104,6 @@ def check_real(X, whom):
     )
 
 
-def check_unit_interval(X, whom):
-    """Reject negative values and clip values above 1, warning about them.
-
-    Parameters
-    ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Validated, finite, floating-point data. Not modified in place.
-    whom : str
-        Name of the caller, used in the messages.
-
-    Returns
-    -------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        ``X`` itself, or a clipped copy when it held values above 1.
-    """
-    check_non_negative(X, whom)
-    values = X.data if sp.issparse(X) else X
-    if values.size and values.max() > 1:
-        warnings.warn(
-            ABOVE_ONE_MESSAGE.format(whom=whom),
-            UserWarning,
-            stacklevel=caller_stacklevel(),
-        )
-        X = X.copy()
-        clipped = X.data if sp.issparse(X) else X
-        np.minimum(clipped, 1, out=clipped)
-    return X
-
-
 def caller_stacklevel():
     """``stacklevel`` for a warning to the user, raised in the calling function.
 
@@ -158,12 +121,12 @@ def caller_stacklevel():
     return level
 
 
-def validate_units(estimator, X, *, reset, dtype=None):
+def validate_units(estimator, X, *, reset, units, dtype=None):
     """Validate ``X`` as unit values for ``estimator``.
 
     Applies :func:`check_real`, then
     :func:`sklearn.utils.validation.validate_data` (finite, 2-D, non-empty,
-    numeric, consistent width) and then :func:`check_unit_interval`.
+    numeric, consistent width) and then the input policy of the unit type.
 
     Parameters
     ----------
@@ -173,13 +136,16 @@ def validate_units(estimator, X, *, reset, dtype=None):
         The data.
     reset : bool
         Whether to record ``n_features_in_`` and ``feature_names_in_``.
+    units : UnitType
+        The unit type of the data, whose ``check_values`` is the input
+        policy.
     dtype : dtype or tuple of dtypes, default=None
         Accepted dtypes; ``None`` means float64 or float32, keeping float32.
 
     Returns
     -------
     X : {ndarray, sparse CSR matrix} of shape (n_samples, n_features)
-        Validated data, values in [0, 1].
+        Validated data in the unit type's internal representation.
 
     Raises
     ------
@@ -206,4 +172,4 @@ def validate_units(estimator, X, *, reset, dtype=None):
         ) from exc
     if sp.issparse(X):
         X = X.tocsr()
-    return check_unit_interval(X, whom)
+    return units.check_values(X, whom)

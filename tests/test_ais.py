@@ -21,10 +21,10 @@ from skbm._ais import (
     forward_log_weights,
     machine_problem,
     reverse_log_weights,
-    sampled_units,
     weight_summary,
 )
 from skbm._base import LogPartition
+from skbm._bernoulli_units import BERNOULLI
 from skbm._bm_math import bm_exact_sample, bm_log_partition
 from skbm._hbm_math import hidden_log_sum
 
@@ -122,7 +122,7 @@ def test_mean_weight_is_unbiased_on_a_tiny_machine(direction):
     # Three betas: short runs whose weights vary a lot, so a transition that
     # did not leave its intermediate distribution invariant would show.
     W, b, a = tiny_machine()
-    problem = machine_problem(W, b, a)
+    problem = machine_problem(W, b, a, BERNOULLI)
     betas = np.array([0.0, 0.5, 1.0])
     n_runs = 40000
     if direction == "forward":
@@ -130,7 +130,7 @@ def test_mean_weight_is_unbiased_on_a_tiny_machine(direction):
         target = bm_log_partition(W, b) - problem.log_z_base()
     else:
         draw = lambda n, rng: bm_exact_sample(W, b, n, rng)  # noqa: E731
-        start = lambda n, rng: sampled_units(draw, problem.sampled, n, rng)  # noqa: E731
+        start = lambda n, rng: problem.start_states(draw(n, rng))  # noqa: E731
         log_w = reverse_log_weights(problem, betas, n_runs, 1, start)
         target = problem.log_z_base() - bm_log_partition(W, b)
     w = np.exp(log_w - target)  # mean 1 if unbiased
@@ -141,10 +141,10 @@ def test_mean_weight_is_unbiased_on_a_tiny_machine(direction):
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_both_directions_in_one_pool_equal_the_separate_runs(n_jobs):
     W, b, a = tiny_machine(seed=2)
-    problem = machine_problem(W, b, a)
+    problem = machine_problem(W, b, a, BERNOULLI)
     betas = default_betas(20)
     draw = lambda n, rng: bm_exact_sample(W, b, n, rng)  # noqa: E731
-    start = lambda n, rng: sampled_units(draw, problem.sampled, n, rng)  # noqa: E731
+    start = lambda n, rng: problem.start_states(draw(n, rng))  # noqa: E731
     n_runs = 250  # three chunks in each direction
     forward, reverse = both_directions_log_weights(
         problem, betas, n_runs, 3, start, n_jobs=n_jobs
@@ -172,7 +172,9 @@ def test_rbm_problem_and_per_chain_problem_are_unbiased():
     full += full.T
     log_z = bm_log_partition(full, np.concatenate([b, c]))
     n_runs = 20000
-    problem = AnnealingProblem(None, W.T, b, c, a, np.zeros(n_h), (np.arange(n_v),))
+    problem = AnnealingProblem(
+        None, W.T, b, c, a, np.zeros(n_h), (np.arange(n_v),), BERNOULLI, BERNOULLI
+    )
     per_chain = AnnealingProblem(
         None,
         W.T,
@@ -181,6 +183,8 @@ def test_rbm_problem_and_per_chain_problem_are_unbiased():
         np.tile(a, (n_runs, 1)),
         np.zeros((n_runs, n_h)),
         (np.arange(n_v),),
+        BERNOULLI,
+        BERNOULLI,
     )
     betas = np.array([0.0, 0.5, 1.0])
     for case in (problem, per_chain):

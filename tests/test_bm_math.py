@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from brute_force import brute_distribution, brute_neg_energy
 
-from skbm import _bm_math
+from skbm import _exact
+from skbm._bernoulli_units import BERNOULLI
 from skbm._bm_math import (
     bm_conditionals,
     bm_energy,
@@ -15,13 +16,13 @@ from skbm._bm_math import (
     bm_moments,
     data_statistics,
     exact_objective,
-    gibbs_sweeps,
-    greedy_coloring,
     pack_parameters,
     pseudolikelihood_objective,
     unpack_parameters,
 )
-from skbm._enumeration import state_blocks
+from skbm._enumeration import state_ranges
+from skbm._gibbs import gibbs_sweeps
+from skbm._graph import greedy_coloring
 
 # ----------------------------------------------------------------------
 # Independent brute force, written out pair by pair
@@ -74,9 +75,9 @@ def test_blocked_enumeration_rescales_across_blocks(monkeypatch):
     # Tiny blocks, and a model whose most probable states come last in code
     # order, so the largest log weight rises from block to block. The dense
     # machine enumerates 7 of its 8 units (one is summed out).
-    small = functools.partial(state_blocks, block_bytes=8 * 8 * 3)
-    monkeypatch.setattr(_bm_math, "state_blocks", small)
-    assert len(list(small(7, 8))) > 40
+    small = functools.partial(state_ranges, block_bytes=8 * 8 * 3)
+    monkeypatch.setattr(_exact, "state_ranges", small)
+    assert len(list(small(2**7, 7, 8))) > 40
     W, b = random_bm(8, 30.0, seed=3)
     b = b + 200.0 * np.arange(8) / 8
     states, proba, log_z = brute_distribution(W, b)
@@ -158,7 +159,7 @@ def test_gibbs_histogram_matches_exact(dtype, structure):
     assert len(blocks) == (4 if structure == "complete" else 2)
     rng = np.random.default_rng(12)
     start = np.zeros((20000, 4), dtype=dtype)
-    draws = gibbs_sweeps(start, W, b, 30, rng, blocks)
+    draws = gibbs_sweeps(start, W, b, 30, rng, blocks, BERNOULLI)
     assert draws.dtype == dtype
     assert np.all(start == 0)  # the input is not mutated
     assert total_variation(draws, states, proba) < 0.02
@@ -170,12 +171,14 @@ def test_gibbs_temperature_and_clamping():
     blocks = greedy_coloring(W != 0)
     # beta scales W and b.
     states, proba, _ = brute_distribution(0.4 * W, 0.4 * b)
-    draws = gibbs_sweeps(np.ones((20000, 4)), W, b, 30, rng, blocks, beta=0.4)
+    draws = gibbs_sweeps(
+        np.ones((20000, 4)), W, b, 30, rng, blocks, BERNOULLI, beta=0.4
+    )
     assert total_variation(draws, states, proba) < 0.02
     # Clamped units stay; the free ones follow the conditional given them.
     free = np.array([True, False, True, False])
     start = np.tile([0.0, 1.0, 0.0, 0.0], (20000, 1))
-    draws = gibbs_sweeps(start, W, b, 30, rng, blocks, free=free)
+    draws = gibbs_sweeps(start, W, b, 30, rng, blocks, BERNOULLI, free=free)
     np.testing.assert_array_equal(draws[:, ~free], start[:, ~free])
     states, proba, _ = brute_distribution(W, b)
     keep = (states[:, 1] == 1) & (states[:, 3] == 0)

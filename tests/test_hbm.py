@@ -141,7 +141,9 @@ def test_gradient_matches_finite_differences(connectivity):
     model = model_with(
         W, b, N_VISIBLE, connectivity=connectivity_param(connectivity), solver="exact"
     )
-    grad = model._gradient({"coupling_": W, "intercept_": b}, V, rng)
+    grad = model._gradient(
+        {"coupling_": W, "intercept_": b}, V, rng, model._solver_state.copy()
+    )
     eps = 1e-5
     for i, j in itertools.combinations(range(N_UNITS), 2):
         step = np.zeros_like(W)
@@ -169,10 +171,10 @@ def test_pcd_gradient_estimates_exact_gradient():
     V = binary_data(rng, 20)
     exact = model_with(W, b, N_VISIBLE, solver="exact")
     pcd = model_with(W, b, N_VISIBLE, solver="pcd", n_chains=20000)
-    pcd._chains = bm_exact_sample(W, b, 20000, np.random.default_rng(5))
+    pcd._solver_state.chains = bm_exact_sample(W, b, 20000, np.random.default_rng(5))
     params = {"coupling_": W, "intercept_": b}
-    expected = exact._gradient(params, V, rng)
-    estimate = pcd._gradient(params, V, np.random.default_rng(6))
+    expected = exact._gradient(params, V, rng, exact._solver_state.copy())
+    estimate = pcd._gradient(params, V, np.random.default_rng(6), pcd._solver_state)
     for name in ("coupling_", "intercept_"):
         np.testing.assert_allclose(estimate[name], expected[name], atol=0.03)
     # A wrong negative phase would be off by far more than the tolerance.
@@ -315,10 +317,10 @@ def test_sparse_input_matches_dense():
 def test_auto_solver_by_size():
     rng = np.random.default_rng(14)
     small = HiddenBoltzmannMachine(n_components=2, n_iter=1).fit(binary_data(rng, 20))
-    assert small._solver == "exact"
+    assert small.solver_ == "exact"
     X = rng.integers(0, 2, (20, 12)).astype(float)
     large = HiddenBoltzmannMachine(n_components=4, n_iter=1).fit(X)
-    assert large._solver == "pcd"
+    assert large.solver_ == "pcd"
     with pytest.raises(ValueError, match="solver='pcd'"):
         HiddenBoltzmannMachine(n_components=20, solver="exact").fit(X)
 
@@ -352,11 +354,11 @@ def test_failed_partial_fit_changes_nothing():
     X = binary_data(rng, 20)
     model = HiddenBoltzmannMachine(n_components=2, solver="pcd", random_state=0)
     model.partial_fit(X)
-    before = model.coupling_.copy(), model._chains.copy()
+    before = model.coupling_.copy(), model._solver_state.chains.copy()
     with pytest.raises(ValueError, match="Negative values in data"):
         model.partial_fit(-X)
     np.testing.assert_array_equal(model.coupling_, before[0])
-    np.testing.assert_array_equal(model._chains, before[1])
+    np.testing.assert_array_equal(model._solver_state.chains, before[1])
     model.partial_fit(X)
     assert not np.array_equal(model.coupling_, before[0])
 

@@ -8,8 +8,10 @@ import pytest
 from brute_force import brute_moments
 from scipy.special import logsumexp
 
-import skbm._bm_math as bm_math
-from skbm._bm_math import bm_log_partition, bm_moments, independent_split
+import skbm._exact as exact
+from skbm._bm_math import bm_log_partition, bm_moments
+from skbm._enumeration import state_ranges
+from skbm._graph import independent_split
 from skbm._hbm_math import (
     clamped_statistics,
     hidden_log_sum,
@@ -69,8 +71,8 @@ def test_multi_block_enumeration_matches_single_block(monkeypatch):
         bm_moments(W, b),
     )
     # One state per block: many blocks and the two-pass statistics.
-    tiny = partial(bm_math.state_blocks, block_bytes=1)
-    monkeypatch.setattr(bm_math, "state_blocks", tiny)
+    tiny = partial(state_ranges, block_bytes=1)
+    monkeypatch.setattr(exact, "state_ranges", tiny)
     blocked = (
         hidden_log_sum(V, W, b),
         hidden_posterior(V, W, b),

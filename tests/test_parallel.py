@@ -15,7 +15,7 @@ import pytest
 from joblib import Parallel, delayed
 from scipy.special import logsumexp
 
-import skbm._bm_math
+import skbm._exact
 import skbm._rbm_math
 from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
 from skbm._ais import CHUNK_RUNS
@@ -66,8 +66,8 @@ def test_machine_log_partition_is_the_same_for_any_n_jobs():
     "module, make",
     [
         (skbm._rbm_math, lambda: BernoulliRBM2(n_components=3, n_iter=1)),
-        (skbm._bm_math, lambda: BoltzmannMachine(solver="pcd", n_iter=1)),
-        (skbm._bm_math, lambda: HiddenBoltzmannMachine(n_components=2, n_iter=1)),
+        (skbm._exact, lambda: BoltzmannMachine(solver="pcd", n_iter=1)),
+        (skbm._exact, lambda: HiddenBoltzmannMachine(n_components=2, n_iter=1)),
     ],
     ids=["BernoulliRBM2", "BoltzmannMachine", "HiddenBoltzmannMachine"],
 )
