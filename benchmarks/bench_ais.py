@@ -53,7 +53,7 @@ def benchmark_model():
     """
     X = digits_binary()
     model = BernoulliRBM2(n_components=20, n_iter=20, random_state=0).fit(X)
-    problem = model._ais_problem()
+    problem = model._model().annealing_problem()
     parameters = (
         model.components_,
         model.intercept_visible_,

@@ -1,6 +1,6 @@
 """Gibbs sweeps of fully visible Boltzmann machines: unit by unit vs blocks.
 
-``skbm._bm_math.gibbs_sweeps`` resamples the blocks of a colouring of the
+``skbm._gibbs.gibbs_sweeps`` resamples the blocks of a colouring of the
 graph in turn, each block in one step vectorised over the chains. Timed on
 100 chains, float64, per sweep:
 
@@ -25,7 +25,9 @@ import numpy as np
 from _common import blas_info, interleaved, median, write_json
 from threadpoolctl import threadpool_limits
 
-from skbm._bm_math import gibbs_sweeps, greedy_coloring
+from skbm._bernoulli_units import BERNOULLI
+from skbm._gibbs import gibbs_sweeps
+from skbm._graph import greedy_coloring
 
 N_CHAINS = 100
 SWEEPS = 20  # per timed call, vectorised over chains
@@ -68,11 +70,11 @@ def time_graph(name, W, b, repeats, rng):
     draws = np.random.default_rng(1)
 
     def sweep(blocks):
-        return lambda: gibbs_sweeps(start, W, b, SWEEPS, draws, blocks)
+        return lambda: gibbs_sweeps(start, W, b, SWEEPS, draws, blocks, BERNOULLI)
 
     def per_chain():
         for c in range(N_CHAINS):
-            gibbs_sweeps(start[c : c + 1], W, b, LOOP_SWEEPS, draws, units)
+            gibbs_sweeps(start[c : c + 1], W, b, LOOP_SWEEPS, draws, units, BERNOULLI)
 
     functions = {"unit by unit": sweep(units), "colour blocks": sweep(colouring)}
     if name.startswith("fully"):

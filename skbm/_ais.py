@@ -547,7 +547,8 @@ def anneal_generic(problem, states, betas, rng):
         return beta * (x @ W_KR + b_R) + (1 - beta) * a_R
 
     def log_f(beta):
-        value = np.einsum("ij,ij->i", x, beta * b_K + (1 - beta) * a_K)
+        linear = np.broadcast_to(beta * b_K + (1 - beta) * a_K, x.shape)
+        value = np.einsum("ij,ij->i", x, linear)
         if W_KK is not None:
             value += 0.5 * beta * np.einsum("ij,ij->i", x @ W_KK, x)
         value -= units_K.self_energy(x)

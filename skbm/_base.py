@@ -340,7 +340,6 @@ class BaseBoltzmann(
         """
         return self._fit(X, first_call=True)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Fit the model on one more chunk of data, mini-batch by mini-batch.
 
@@ -372,6 +371,13 @@ class BaseBoltzmann(
         >>> model.components_.shape
         (3, 6)
         """
+        return self._partial_fit(X)
+
+    # Not named partial_fit: _fit_context would then validate the parameters
+    # of the first call only, and parameters set between calls must be valid
+    # too.
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _partial_fit(self, X):
         first_call = not hasattr(self, "n_features_in_")
         return self._fit(X, first_call=first_call, n_epochs=1)
 

@@ -15,8 +15,9 @@ from joblib import Parallel, delayed, effective_n_jobs
 # at once, so exact enumeration stays far below 256 MiB at every size.
 BLOCK_BYTES = 16 * 2**20
 
-# Largest number of binary states, as a power of two, that the estimators
-# enumerate for score_method="auto" (DESIGN.md: at most 2**20 terms).
+# Largest number of states, as a power of two, that the estimators enumerate
+# for score_method="auto": at most 2**20 terms (the user guide's scoring
+# rules; the contributor page, doc/contributing.rst, for the engines).
 MAX_EXACT_BITS = 20
 
 

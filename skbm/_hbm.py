@@ -125,6 +125,8 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         In the dtype of the training data.
     intercept_ : ndarray of shape (n_units,)
         Intercepts b, visible units first.
+    solver_ : str
+        The solver used, with "auto" resolved.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

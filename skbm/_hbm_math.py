@@ -174,7 +174,7 @@ def mean_field_posterior(V, coupling, intercept, blocks=None, max_iter=100, tol=
     blocks : list of ndarray of int, default=None
         Independent sets covering the hidden units, indexed from 0 among the
         hidden units (for example from
-        :func:`skbm._bm_math.greedy_coloring`); ``None`` updates one unit at
+        :func:`skbm._graph.greedy_coloring`); ``None`` updates one unit at
         a time.
     max_iter : int, default=100
         Maximum number of sweeps.

@@ -1,8 +1,9 @@
 """The restricted Boltzmann machine family: pure functions on arrays.
 
-Notation (DESIGN.md section 1): visible units v, hidden units h, weights
-``W`` of shape (n_hidden, n_visible), visible biases ``b`` and hidden biases
-``c``; the energy is Phi(v, h) = -h.W.v - b.v - c.h.
+Notation (the theory page of the documentation, doc/theory.rst): visible
+units v, hidden units h, weights ``W`` of shape (n_hidden, n_visible),
+visible biases ``b`` and hidden biases ``c``; the energy is
+Phi(v, h) = -h.W.v - b.v - c.h.
 
 The two layers play symmetric roles. Summing one layer ("y") out in closed
 form leaves, for each state of the other ("x"),
