@@ -35,7 +35,7 @@ from ._ais import (
     weight_summary,
 )
 from ._bernoulli_units import BERNOULLI
-from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS
+from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS, choose_by_size
 from ._persistence import check_version, stamp_version
 from ._validation import validate_units
 
@@ -534,16 +534,18 @@ class BaseBoltzmann(
     def _resolve_score_method(self, family=None):
         family = self._model() if family is None else family
         bits = family.enumeration_bits()
-        method = self.score_method
-        if method == "auto":
-            method = "exact" if bits <= MAX_EXACT_BITS else "ais"
-        if method == "exact" and bits > MAX_FORCED_EXACT_BITS:
-            raise ValueError(
+        return choose_by_size(
+            self.score_method,
+            bits,
+            auto_bits=MAX_EXACT_BITS,
+            max_bits=MAX_FORCED_EXACT_BITS,
+            otherwise="ais",
+            refusal=(
                 f"Exact scoring of {type(self).__name__} enumerates 2**{bits} "
                 f"states, more than the 2**{MAX_FORCED_EXACT_BITS} skbm allows. "
                 "Use score_method='ais'."
-            )
-        return method
+            ),
+        )
 
     def _cache_key(self, method=None):
         """Hash of everything ln Z depends on, computed by ``method``.

@@ -21,7 +21,7 @@ from ._bm_math import (
     pseudolikelihood_objective,
     unpack_parameters,
 )
-from ._enumeration import MAX_EXACT_BITS
+from ._enumeration import MAX_EXACT_BITS, choose_by_size
 from ._validation import caller_stacklevel
 
 # solver="auto" fits by exact maximum likelihood up to this many features and
@@ -259,19 +259,18 @@ class BoltzmannMachine(BaseBoltzmann):
     # ------------------------------------------------------------------
     def _initialize(self, X, rng):
         n_features = X.shape[1]
-        solver = self.solver
-        if solver == "auto":
-            solver = (
-                "exact" if n_features <= AUTO_EXACT_MAX_FEATURES else "pseudolikelihood"
-            )
-        if solver == "exact" and n_features > MAX_EXACT_SOLVER_BITS:
-            raise ValueError(
+        self.solver_ = choose_by_size(
+            self.solver,
+            n_features,
+            auto_bits=AUTO_EXACT_MAX_FEATURES,
+            max_bits=MAX_EXACT_SOLVER_BITS,
+            otherwise="pseudolikelihood",
+            refusal=(
                 f"solver='exact' enumerates about 2**n_features = 2**{n_features} "
                 f"states at every step; it is limited to {MAX_EXACT_SOLVER_BITS} "
-                "features."
-                " Use solver='pseudolikelihood' or 'pcd'."
-            )
-        self.solver_ = solver
+                "features. Use solver='pseudolikelihood' or 'pcd'."
+            ),
+        )
         dtype = X.dtype
         mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
         # Start from the independent-units fit: zero couplings, intercepts at
@@ -281,7 +280,7 @@ class BoltzmannMachine(BaseBoltzmann):
         self.intercept_ = self._visible_units.base_field(mean).astype(dtype)
         self.n_iter_ = 0
         state = SolverState()
-        if solver == "pcd":
+        if self.solver_ == "pcd":
             # Chains start from the independent-units fit too.
             state.chains = self._model(training=True).start_chains(self.n_chains, rng)
         return state

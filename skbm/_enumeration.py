@@ -21,6 +21,44 @@ BLOCK_BYTES = 16 * 2**20
 MAX_EXACT_BITS = 20
 
 
+def choose_by_size(choice, bits, *, auto_bits, max_bits, otherwise, refusal):
+    """Resolve an "auto" choice between enumeration and another method.
+
+    "auto" takes "exact" while the enumeration has at most 2**auto_bits
+    terms and ``otherwise`` beyond; "exact" is refused beyond 2**max_bits.
+
+    Parameters
+    ----------
+    choice : str
+        The user's choice: "auto", "exact" or another method.
+    bits : int
+        log2 of the number of terms the enumeration would take.
+    auto_bits, max_bits : int
+        The limits of "auto" and of "exact".
+    otherwise : str
+        What "auto" takes beyond its limit.
+    refusal : str
+        The message of the ``ValueError`` that refuses "exact".
+
+    Returns
+    -------
+    method : str
+        The resolved choice.
+
+    Examples
+    --------
+    >>> from skbm._enumeration import choose_by_size
+    >>> choose_by_size("auto", 25, auto_bits=20, max_bits=30, otherwise="ais",
+    ...                refusal="too large")
+    'ais'
+    """
+    if choice == "auto":
+        choice = "exact" if bits <= auto_bits else otherwise
+    if choice == "exact" and bits > max_bits:
+        raise ValueError(refusal)
+    return choice
+
+
 def binary_states(start, stop, n_bits, dtype=np.float64):
     """Binary states with integer codes ``start`` to ``stop - 1``.
 

@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._ais import default_betas
 from ._base import BaseBoltzmann, SolverState
-from ._enumeration import MAX_EXACT_BITS
+from ._enumeration import MAX_EXACT_BITS, choose_by_size
 from ._hbm_math import HiddenFamily, split_sizes
 
 # solver="exact" enumerates 2**bits states at every update; refused beyond.
@@ -270,15 +270,18 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         mask = self._connectivity_mask(n_visible)
         n_units = mask.shape[0]
         hidden_bits, total_bits = split_sizes(mask, n_visible)
-        solver = self.solver
-        if solver == "auto":
-            solver = "exact" if total_bits <= AUTO_EXACT_BITS else "pcd"
-        if solver == "exact" and total_bits > MAX_EXACT_SOLVER_BITS:
-            raise ValueError(
+        solver = choose_by_size(
+            self.solver,
+            total_bits,
+            auto_bits=AUTO_EXACT_BITS,
+            max_bits=MAX_EXACT_SOLVER_BITS,
+            otherwise="pcd",
+            refusal=(
                 f"solver='exact' enumerates 2**{total_bits} states at every "
                 f"update for this machine; it is limited to "
                 f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
-            )
+            ),
+        )
         dtype = X.dtype
         noise = np.triu(rng.normal(0.0, INIT_SCALE, (n_units, n_units)), 1)
         self.coupling_ = ((noise + noise.T) * mask).astype(dtype)
