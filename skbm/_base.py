@@ -302,7 +302,7 @@ class BaseBoltzmann(
     def _gradient(self, params, rows, rng, state):
         """Mean log-likelihood gradient on a mini-batch, keyed like ``params``.
 
-        Used by the default :meth:`_step`; a subclass whose solvers all fuse
+        Used by :meth:`_step`; a subclass whose solvers all fuse
         their step need not define it.
         """
         raise NotImplementedError
@@ -405,11 +405,16 @@ class BaseBoltzmann(
         """Memory order of the parameters' working copies during training."""
         return "C"
 
-    def _step(self, params, rows, rng, rate, momentum, state):
-        """One update on a mini-batch, in place: gradient and heavy-ball step.
+    def _step_function(self, X):
+        """The update that every mini-batch of ``X`` takes (see :meth:`_step`).
 
-        A subclass that fuses the two overrides this.
+        Chosen once per call, not per batch; a subclass with a fused update
+        returns it where it applies.
         """
+        return self._step
+
+    def _step(self, params, rows, rng, rate, momentum, state):
+        """One update on a mini-batch, in place: gradient and heavy-ball step."""
         grads = self._gradient(params, rows, rng, state)
         for name, grad in grads.items():
             step = state.velocity[name]
@@ -481,6 +486,7 @@ class BaseBoltzmann(
                 for name, value in state.velocity.items()
             }
         )
+        step = self._step_function(X)
         n_samples = X.shape[0]
         for epoch in range(n_epochs):
             start = time.time()
@@ -493,7 +499,7 @@ class BaseBoltzmann(
                     else learning_rate
                 )
                 rows = X[permutation[batch]] if shuffle else X[batch]
-                self._step(params, rows, rng, rate, momentum, state)
+                step(params, rows, rng, rate, momentum, state)
             if self.verbose:
                 self._report_progress(
                     epoch + 1, n_epochs, X, time.time() - start, params

@@ -271,10 +271,11 @@ class BernoulliRBM2(BaseBoltzmann):
             )
         return {**params, "h_samples_": state.chains}
 
-    def _step(self, params, rows, rng, rate, momentum, state):
+    def _step_function(self, X):
+        return self._fused_step if self._fused(X) else self._step
+
+    def _fused_step(self, params, rows, rng, rate, momentum, state):
         """The update of _gradient plus the heavy-ball step, fused, in place."""
-        if not self._fused(rows):
-            return super()._step(params, rows, rng, rate, momentum, state)
         velocity = state.velocity
         chains, pos_h = sgd_step(
             params["components_"],
