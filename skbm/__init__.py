@@ -1,9 +1,17 @@
 """skbm: Boltzmann machines for scikit-learn, scored by their real log-likelihood."""
 
+from ._base import LogPartition
 from ._bm import BoltzmannMachine
 from ._hbm import HiddenBoltzmannMachine
+from ._persistence import InconsistentVersionWarning
 from ._rbm import BernoulliRBM2
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["BernoulliRBM2", "BoltzmannMachine", "HiddenBoltzmannMachine"]
+__all__ = [
+    "BernoulliRBM2",
+    "BoltzmannMachine",
+    "HiddenBoltzmannMachine",
+    "InconsistentVersionWarning",
+    "LogPartition",
+]

@@ -5,11 +5,17 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skbm
 
+# The public names that are not estimators: the record log_partition returns
+# and the warning of a pickle from another skbm version. Every other name in
+# skbm.__all__ is an estimator and meets the checks.
+NOT_ESTIMATORS = {"InconsistentVersionWarning", "LogPartition"}
+
 
 def _public_estimators():
     # Every other parameter at its default; fewer epochs keep the checks fast.
     fast = {"BernoulliRBM2": {"n_iter": 2}}
-    return [getattr(skbm, name)(**fast.get(name, {})) for name in skbm.__all__]
+    names = [name for name in skbm.__all__ if name not in NOT_ESTIMATORS]
+    return [getattr(skbm, name)(**fast.get(name, {})) for name in names]
 
 
 @parametrize_with_checks(_public_estimators())

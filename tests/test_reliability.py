@@ -108,11 +108,11 @@ def test_failure_inside_training_changes_nothing(config, method, exception):
         else:
             # Fail on the third mini-batch, after two real updates (by the
             # gradient, or by the fused in-place step where a model has one).
-            names = ["_gradient", "_fused_step"]
+            names = ["_step", "_fused_step"]
             calls = fail_after(monkeypatch, type(model), names, 2, exception)
         with pytest.raises(exception):
             getattr(model, method)(X)
-    assert len(calls) == 4 if lbfgs else 3  # it failed mid-training
+    assert len(calls) == (4 if lbfgs else 3)  # it failed mid-training
     assert pickle.dumps(model) == before
     # And it carries on exactly as a model that never saw the failure.
     model.partial_fit(X)
