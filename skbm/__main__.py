@@ -7,6 +7,7 @@ computed exactly where enumeration is feasible.
 """
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -23,6 +24,15 @@ from . import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
 # Pixels kept for the models whose exact scoring enumerates every visible unit.
 N_SUBSET_PIXELS = 16
 
+# Printed under the final table.
+LEGEND = """
+Held-out LL: mean ln P(x) over the held-out rows, in nats per row; higher is better.
+h = hidden units. solver ("auto" resolved): pcd = persistent contrastive divergence
+(scikit-learn's own for "pcd (sklearn)"), pseudolikelihood = L-BFGS on the
+pseudo-likelihood, exact = exact likelihood gradients by enumeration.
+ln Z: exact = by enumeration; ais = annealed importance sampling, shown with the
+held-out LL interval implied by its ln Z interval (mean weight +/- 3 std. errors)."""
+
 
 def load_binary_digits():
     """scikit-learn's digits, binarized at pixel > 7 (bundled, no download)."""
@@ -30,17 +40,93 @@ def load_binary_digits():
     return (X > 7).astype(np.float64)
 
 
+def _is_number(field):
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_records(path):
+    """(line number, fields) of the lines of a .csv file that hold data.
+
+    Comments (from ``#``) and blank lines are left out, as ``np.loadtxt``
+    does; line numbers count every line of the file, from 1.
+    """
+    with open(path, encoding="utf-8", errors="replace") as file:
+        for number, line in enumerate(file, start=1):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                yield number, [field.strip() for field in line.split(",")]
+
+
+def _csv_header(path):
+    """The header of a .csv file: (its line number, its names), or None.
+
+    A header is a first line none of whose fields is a number, such as
+    ``f0,f1,f2``; a first line of numbers is data.
+    """
+    for number, fields in _csv_records(path):
+        if any(_is_number(field) for field in fields):
+            return None
+        return number, [field.strip("\"'") for field in fields]
+    return None
+
+
+def _csv_error(path, exc, after_line):
+    """A ValueError naming the line and column of the first bad field."""
+    width = None
+    for number, fields in _csv_records(path):
+        if number <= after_line:
+            continue
+        if width is not None and len(fields) != width:
+            return ValueError(
+                f"--data: could not read {path}: line {number} has "
+                f"{len(fields)} values, the lines before it {width}."
+            )
+        width = len(fields)
+        for column, field in enumerate(fields, start=1):
+            if not _is_number(field):
+                what = f"holds {field!r}" if field else "is empty"
+                return ValueError(
+                    f"--data: could not read {path}: line {number}, column "
+                    f"{column} {what}, not a number."
+                )
+    return ValueError(f"--data: could not read {path}: {exc}")
+
+
 def load_user_data(path):
-    """Load a user's .npy or .csv file of 0/1 rows, with clear errors."""
+    """Load a user's .npy or .csv file of 0/1 rows, with clear errors.
+
+    A first line of names in a .csv file (no field a number) is skipped as a
+    header.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The rows, as floats.
+    header : list of str or None
+        The names of the skipped header line, or None.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"--data: no file at {path}.")
     suffix = path.suffix.lower()
+    header = None
     try:
         if suffix == ".npy":
             X = np.load(path, allow_pickle=False)
         elif suffix == ".csv":
-            X = np.loadtxt(path, delimiter=",", ndmin=2)
+            header = _csv_header(path)
+            skip = 0 if header is None else header[0]
+            try:
+                with warnings.catch_warnings():
+                    # An empty file is refused below, by its shape.
+                    warnings.filterwarnings("ignore", "loadtxt: input contained no")
+                    X = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip)
+            except ValueError as exc:
+                raise _csv_error(path, exc, after_line=skip) from exc
         else:
             raise ValueError(
                 f"--data: {path.name} is neither .npy nor .csv; save the data "
@@ -63,7 +149,35 @@ def load_user_data(path):
             "--data: expected binary rows (every value 0 or 1); binarize first, "
             "for example with sklearn.preprocessing.Binarizer."
         )
-    return X
+    return X, None if header is None else header[1]
+
+
+def check_save_path(path):
+    """Refuse a --save path that joblib.dump could not write, before any fit."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise ValueError(
+            f"--save: {path} is a folder; give a file name in it, for example "
+            f"--save {path / 'model.joblib'}."
+        )
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(
+            f"--save: {folder} is a file, not a folder; give a path in a folder."
+        )
+    if not folder.is_dir():
+        raise ValueError(
+            f"--save: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or give a path in an existing folder."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        where = path if path.exists() else f"the folder {folder}"
+        raise ValueError(
+            f"--save: no permission to write {where}; give a path in a "
+            "folder you can write to."
+        )
 
 
 def exact_rbm_log_likelihood(model, X):
@@ -146,12 +260,17 @@ def build_models(args, n_features):
 
 
 def run(args):
+    if args.save:
+        check_save_path(args.save)
     if args.data is None:
         X = load_binary_digits()
         source = "scikit-learn digits, binarized (pixel > 7)"
     else:
-        X = load_user_data(args.data)
+        X, names = load_user_data(args.data)
         source = str(args.data)
+        if names is not None:
+            names = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            print(f"Note: skipped the first line of {source} as a header ({names}).")
     X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
     print(
         f"Data: {source}; {X_train.shape[0]} training and {X_test.shape[0]} "
@@ -190,7 +309,10 @@ def run(args):
         if args.save and index == 1:
             import joblib
 
-            joblib.dump(model, args.save)
+            try:
+                joblib.dump(model, args.save)
+            except OSError as exc:
+                raise ValueError(f"--save: could not write {args.save}: {exc}") from exc
             print(f"      saved to {args.save}")
 
     print()
@@ -205,10 +327,13 @@ def run(args):
             f"{label:<31}{data_label:<14}{solver:<18}{seconds:>9.2f}  "
             f"{score:>12.3f}  {how}"
         )
-    print(
-        "\nHeld-out LL: mean ln P(x) over held-out rows, in nats per row. Rows on "
-        "different data (all features vs a pixel subset) are not comparable."
-    )
+    print(LEGEND)
+    subsets = {data_label for _, data_label, *_ in rows} - {"all features"}
+    if subsets:
+        print(
+            f"Rows on different data (all features vs the {', '.join(sorted(subsets))}"
+            " of highest training\nvariance) are not comparable."
+        )
 
 
 def main(argv=None):
@@ -234,7 +359,10 @@ def main(argv=None):
     parser.add_argument(
         "--data",
         metavar="FILE",
-        help="a .npy or .csv file of 0/1 rows to use instead of the digits",
+        help=(
+            "a .npy or .csv file of 0/1 rows to use instead of the digits (a first "
+            ".csv line of column names is skipped)"
+        ),
     )
     parser.add_argument(
         "--save", metavar="PATH", help="write the fitted BernoulliRBM2 with joblib.dump"
