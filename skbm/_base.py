@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from numbers import Integral
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -45,6 +46,15 @@ MAX_FORCED_EXACT_BITS = 30
 
 # Seed of AIS when random_state is None, so that scores stay deterministic.
 DEFAULT_SCORE_SEED = 0
+
+# Training has diverged when a parameter leaves [-DIVERGENCE_BOUND,
+# DIVERGENCE_BOUND]: at |field| > 40 a {0,1} unit's probability is already 0
+# or 1 to double precision, so no fit of data needs weights near 1e6.
+DIVERGENCE_BOUND = 1e6
+
+# The largest |energy| a model's parameters may reach: beyond it float64
+# spaces log-probabilities more than 0.02 nats apart, so scores lose meaning.
+MAX_ENERGY = 1e14
 
 
 def make_generator(random_state):
@@ -299,6 +309,28 @@ class BaseBoltzmann(
     def _transform(self, X):
         """The transform of validated ``X`` (one chunk of rows)."""
 
+    @abstractmethod
+    def _parameter_shapes(self, params):
+        """The shape each fitted parameter must have, given all of them.
+
+        Shapes follow from ``n_features_in_`` and from the parameters
+        themselves (an RBM's number of hidden units is
+        ``len(intercept_hidden_)``), so consistently assigned arrays pass.
+        """
+
+    def _check_structure(self, params):
+        """Raise ValueError if the parameters break the model's structure."""
+
+    def _continue(self, X, rng, state):
+        """Adapt the solver state of a further partial_fit to the parameters.
+
+        Parameters changed with ``set_params`` since the last call must fit
+        the state: an estimator rebuilds what it can (chains for a new
+        ``n_chains``, centering offsets) and refuses, with a message that
+        says to call ``fit``, what it cannot (a new number of units).
+        """
+        return state
+
     def _gradient(self, params, rows, rng, state):
         """Mean log-likelihood gradient on a mini-batch, keyed like ``params``.
 
@@ -306,6 +338,56 @@ class BaseBoltzmann(
         their step need not define it.
         """
         raise NotImplementedError
+
+    def _validate_params(self):
+        super()._validate_params()
+        # A bool is an Integral to Python, but never a count of units, runs
+        # or rows.
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            counts = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if counts and isinstance(value, (bool, np.bool_)):
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be an "
+                    f"integer, not the boolean {value!r}."
+                )
+
+    def _fitted_parameters(self):
+        """The fitted parameters, checked: shapes, finite values, structure.
+
+        Fitted attributes may be assigned; anything assigned that the model
+        cannot use gets a ``ValueError`` here, before any computation.
+        """
+        check_is_fitted(self)
+        name = type(self).__name__
+        params = {key: np.asarray(getattr(self, key)) for key in self._parameter_names}
+        for key, shape in self._parameter_shapes(params).items():
+            value = params[key]
+            if value.shape != shape:
+                raise ValueError(
+                    f"{name}.{key} has shape {value.shape}, but the model needs "
+                    f"{shape}. Assign an array of that shape, or call fit."
+                )
+            if not np.issubdtype(value.dtype, np.floating) or not np.all(
+                np.isfinite(value)
+            ):
+                raise ValueError(
+                    f"{name}.{key} must hold finite floating-point values. "
+                    "Assign finite values, or call fit."
+                )
+        self._check_structure(params)
+        with np.errstate(over="ignore"):  # an overflow is itself too large
+            reach = sum(float(np.abs(value).sum()) for value in params.values())
+        if reach > MAX_ENERGY:
+            raise ValueError(
+                f"The parameters of {name} are too large: the energy of a state "
+                f"can reach {reach:.3g} nats, beyond the {MAX_ENERGY:.0e} at "
+                "which float64 can still tell log-probabilities apart. Rescale "
+                "the parameters, or call fit."
+            )
+        return params
 
     # ------------------------------------------------------------------
     # Fitting
@@ -393,7 +475,8 @@ class BaseBoltzmann(
             # success.
             rng = np.random.default_rng()
             rng.bit_generator.state = self._rng_state
-            state = self._solver_state.copy()
+            self._fitted_parameters()
+            state = self._continue(X, rng, self._solver_state.copy())
         attributes = self._train(X, rng, state, n_epochs=n_epochs)
         for name, value in attributes.items():
             setattr(self, name, value)
@@ -487,6 +570,7 @@ class BaseBoltzmann(
             }
         )
         step = self._step_function(X)
+        batch_size = int(batch_size)
         n_samples = X.shape[0]
         for epoch in range(n_epochs):
             start = time.time()
@@ -500,6 +584,7 @@ class BaseBoltzmann(
                 )
                 rows = X[permutation[batch]] if shuffle else X[batch]
                 step(params, rows, rng, rate, momentum, state)
+            self._check_divergence(params, epoch + 1)
             if self.verbose:
                 self._report_progress(
                     epoch + 1, n_epochs, X, time.time() - start, params
@@ -508,6 +593,26 @@ class BaseBoltzmann(
             name: value.copy(order="C") for name, value in state.velocity.items()
         }
         return {name: value.copy(order="C") for name, value in params.items()}
+
+    def _check_divergence(self, params, epoch):
+        """Raise ValueError when training has diverged (see DIVERGENCE_BOUND)."""
+        largest = max(
+            float(np.max(np.abs(value), initial=0)) for value in params.values()
+        )
+        if np.isfinite(largest) and largest <= DIVERGENCE_BOUND:
+            return
+        rate = self.learning_rate
+        hint = f"Lower learning_rate, for example to {rate / 10:g}"
+        alpha = getattr(self, "alpha", 0.0)
+        if alpha and rate * alpha >= 1:
+            hint += (
+                f", and keep learning_rate * alpha below 1 (it is {rate * alpha:g}: "
+                "the weight decay then overshoots)"
+            )
+        raise ValueError(
+            f"{type(self).__name__} diverged in epoch {epoch}: a parameter reached "
+            f"{largest:.3g}. {hint}. The model was left as it was before this call."
+        )
 
     def _report_progress(self, epoch, n_epochs, X, seconds, params):
         """Print one line of training progress with a labelled likelihood."""
@@ -712,6 +817,10 @@ class BaseBoltzmann(
         1.386294 = ln 4 = 1.386294
         """
         check_is_fitted(self)
+        if not get_config()["skip_parameter_validation"]:
+            # Scoring parameters (score_method, ais_runs, n_jobs) may have
+            # been set after fit.
+            self._validate_params()
         family = self._model()
         method = self._resolve_score_method(family)
         key = self._cache_key(method)

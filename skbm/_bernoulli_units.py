@@ -109,7 +109,14 @@ class BernoulliUnits(UnitType):
             # Duplicate entries of a CSR/CSC matrix add up: check their sums.
             X = X.copy()
             X.sum_duplicates()
-        check_non_negative(X, whom)
+        try:
+            check_non_negative(X, whom)
+        except ValueError as exc:
+            raise ValueError(
+                f"{str(exc).rstrip('.')}: {whom} expects binary or [0, 1] data, "
+                "read as probabilities. Rescale the data first, for example with "
+                "sklearn.preprocessing.MinMaxScaler(clip=True), or binarize it."
+            ) from None
         values = X.data if sp.issparse(X) else X
         if values.size and values.max() > 1:
             warnings.warn(

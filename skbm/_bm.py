@@ -5,14 +5,18 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseBoltzmann, SolverState
 from ._bm_math import (
     MachineFamily,
+    _block_rows,
     bm_conditionals,
+    check_couplings,
     data_statistics,
     dense,
     exact_objective,
@@ -36,18 +40,67 @@ AUTO_EXACT_MAX_FEATURES = 14
 MAX_EXACT_SOLVER_BITS = MAX_EXACT_BITS
 
 
+def _row_keys(block, n_words, bitorder):
+    """The rows of a binary block packed into ``n_words`` 64-bit words each."""
+    if sp.issparse(block):
+        bits = np.zeros(block.shape, dtype=bool)
+        row = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        bits[row, block.indices] = block.data != 0
+    else:
+        bits = block != 0
+    packed = np.zeros((block.shape[0], 8 * n_words), dtype=np.uint8)
+    packed[:, : -(-block.shape[1] // 8)] = np.packbits(bits, axis=1, bitorder=bitorder)
+    # Little-endian words hold the code with bit i = unit i; big-endian words
+    # order the rows as their bits read from unit 0 on (lexicographically).
+    return packed.view("<u8" if bitorder == "little" else ">u8")
+
+
 def _distinct_rows(X):
-    """Distinct rows of ``X`` and their counts.
+    """Indices of the distinct rows of binary ``X`` and their counts.
 
     Binary data repeat rows, so the pseudo-likelihood evaluates each distinct
-    row once, weighted by its frequency. Binary rows of up to 62 units are
-    keyed by their integer code, much faster than ``np.unique(axis=0)``.
+    row once, weighted by its frequency. The rows are keyed by their bits
+    packed into 64-bit words, block by block, without a dense or float64
+    copy of the data: the keys take ``n_samples * ceil(n_features / 64)``
+    words. Rows of up to 62 units are in the order of their integer codes
+    (bit i = unit i), wider ones in lexicographic order, as
+    ``np.unique(axis=0)`` sorts them.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The data.
+
+    Returns
+    -------
+    first : ndarray of int of shape (n_distinct,)
+        The index of the first occurrence of each distinct row, or ``None``
+        when some value of ``X`` is not 0 or 1.
+    counts : ndarray of int of shape (n_distinct,)
+        How many rows equal each of them (``None`` with ``first``).
     """
-    if X.shape[1] <= 62 and np.all((X == 0) | (X == 1)):
-        codes = X.astype(np.int64) @ (np.int64(1) << np.arange(X.shape[1]))
-        _, first, counts = np.unique(codes, return_index=True, return_counts=True)
-        return X[first], counts
-    return np.unique(X, axis=0, return_counts=True)
+    if sp.issparse(X):
+        X = X.tocsr()
+    n_samples, n_features = X.shape
+    n_words = max(1, -(-n_features // 64))
+    bitorder = "little" if n_features <= 62 else "big"
+    keys = np.empty((n_samples, n_words), dtype=np.uint64)
+    for batch in gen_batches(n_samples, _block_rows(n_features)):
+        block = X[batch]
+        if sp.issparse(block) and not block.has_canonical_format:
+            block = block.copy()
+            block.sum_duplicates()
+        values = block.data if sp.issparse(block) else block
+        if not np.all((values == 0) | (values == 1)):
+            return None, None
+        keys[batch] = _row_keys(block, n_words, bitorder)
+    if n_words == 1:
+        _, first, counts = np.unique(keys[:, 0], return_index=True, return_counts=True)
+        return first, counts
+    order = np.lexsort(keys.T[::-1])  # word 0 first
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)])
+    return order[starts], np.diff(np.r_[starts, n_samples])
 
 
 class BoltzmannMachine(BaseBoltzmann):
@@ -257,9 +310,8 @@ class BoltzmannMachine(BaseBoltzmann):
     # ------------------------------------------------------------------
     # Training
     # ------------------------------------------------------------------
-    def _initialize(self, X, rng):
-        n_features = X.shape[1]
-        self.solver_ = choose_by_size(
+    def _resolve_solver(self, n_features):
+        return choose_by_size(
             self.solver,
             n_features,
             auto_bits=AUTO_EXACT_MAX_FEATURES,
@@ -271,6 +323,10 @@ class BoltzmannMachine(BaseBoltzmann):
                 "features. Use solver='pseudolikelihood' or 'pcd'."
             ),
         )
+
+    def _initialize(self, X, rng):
+        n_features = X.shape[1]
+        self.solver_ = self._resolve_solver(n_features)
         dtype = X.dtype
         mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
         # Start from the independent-units fit: zero couplings, intercepts at
@@ -279,14 +335,29 @@ class BoltzmannMachine(BaseBoltzmann):
         self.coupling_ = np.zeros((n_features, n_features), dtype=dtype)
         self.intercept_ = self._visible_units.base_field(mean).astype(dtype)
         self.n_iter_ = 0
-        state = SolverState()
-        if self.solver_ == "pcd":
-            # Chains start from the independent-units fit too.
+        return self._continue(X, rng, SolverState())
+
+    def _continue(self, X, rng, state):
+        # A solver set explicitly since the last call takes effect; "auto"
+        # keeps what it chose.
+        if self.solver not in ("auto", self.solver_):
+            self.solver_ = self._resolve_solver(self.n_features_in_)
+        if self.solver_ == "pcd" and (
+            state.chains is None or state.chains.shape[0] != self.n_chains
+        ):
+            # Chains start from the independent-units fit.
             state.chains = self._model(training=True).start_chains(self.n_chains, rng)
         return state
 
+    def _parameter_shapes(self, params):
+        n_features = self.n_features_in_
+        return {"coupling_": (n_features, n_features), "intercept_": (n_features,)}
+
+    def _check_structure(self, params):
+        check_couplings(params["coupling_"], type(self).__name__)
+
     def _model(self, params=None, training=False):
-        params = self.__dict__ if params is None else params
+        params = self._fitted_parameters() if params is None else params
         # While training every coupling is free to become non-zero, so the
         # chains are swept over the complete graph, one unit at a time.
         n_features = params["coupling_"].shape[0]
@@ -322,8 +393,14 @@ class BoltzmannMachine(BaseBoltzmann):
             args = (*data_statistics(X), self.alpha)
         else:
             fun = pseudolikelihood_objective
-            rows, counts = _distinct_rows(dense(X).astype(np.float64))
-            args = (rows, self.alpha, counts / X.shape[0])
+            # The data are visited in blocks, never copied whole: each
+            # distinct row once, weighted by its frequency, when binary rows
+            # repeat, all rows otherwise.
+            first, counts = _distinct_rows(X)
+            if first is not None and len(first) < X.shape[0]:
+                args = (X, self.alpha, counts / X.shape[0], first)
+            else:
+                args = (X, self.alpha)
         result = minimize(
             fun,
             pack_parameters(self.coupling_, self.intercept_),

@@ -57,7 +57,10 @@ class SplitSum:
         c, k, r = clamped, enumerated, summed
         self.V, self.n_units, self.units = V, b.shape[0], units
         self.clamped, self.enumerated, self.summed = c, k, r
-        self.base = 0.5 * np.einsum("ij,ij->i", V @ W[np.ix_(c, c)], V) + V @ b[c]
+        # Row by row (einsum), as V @ b may round a row differently with
+        # the number of rows.
+        self.base = 0.5 * np.einsum("ij,ij->i", V @ W[np.ix_(c, c)], V)
+        self.base += np.einsum("ij,j->i", V, b[c])
         self.field_k = V @ W[np.ix_(c, k)] + b[k]
         self.field_r = V @ W[np.ix_(c, r)] + b[r]
         self.W_kk = W[np.ix_(k, k)]

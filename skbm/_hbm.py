@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._ais import default_betas
 from ._base import BaseBoltzmann, SolverState
+from ._bm_math import check_couplings
 from ._enumeration import MAX_EXACT_BITS, choose_by_size
 from ._hbm_math import HiddenFamily, split_sizes
 
@@ -265,12 +266,9 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     # ------------------------------------------------------------------
     # Training
     # ------------------------------------------------------------------
-    def _initialize(self, X, rng):
-        n_visible = X.shape[1]
-        mask = self._connectivity_mask(n_visible)
-        n_units = mask.shape[0]
-        hidden_bits, total_bits = split_sizes(mask, n_visible)
-        solver = choose_by_size(
+    def _resolve_solver(self, mask, n_visible):
+        total_bits = split_sizes(mask, n_visible)[1]
+        return choose_by_size(
             self.solver,
             total_bits,
             auto_bits=AUTO_EXACT_BITS,
@@ -282,6 +280,12 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
                 f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
             ),
         )
+
+    def _initialize(self, X, rng):
+        n_visible = X.shape[1]
+        mask = self._connectivity_mask(n_visible)
+        n_units = mask.shape[0]
+        self.solver_ = self._resolve_solver(mask, n_visible)
         dtype = X.dtype
         noise = np.triu(rng.normal(0.0, INIT_SCALE, (n_units, n_units)), 1)
         self.coupling_ = ((noise + noise.T) * mask).astype(dtype)
@@ -291,14 +295,35 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         intercept[:n_visible] = self._ais_base_logits()
         self.intercept_ = intercept.astype(dtype)
         self._mask = mask
-        self.solver_ = solver
-        self._exact_posterior = hidden_bits <= MAX_POSTERIOR_BITS
-        state = SolverState()
-        if solver == "pcd":
+        self._exact_posterior = split_sizes(mask, n_visible)[0] <= MAX_POSTERIOR_BITS
+        return self._continue(X, rng, SolverState())
+
+    def _continue(self, X, rng, state):
+        mask = self._connectivity_mask(self.n_features_in_)
+        if mask.shape != self._mask.shape or not np.array_equal(mask, self._mask):
+            raise ValueError(
+                f"n_components or connectivity of {type(self).__name__} changed "
+                "since the model was fitted; partial_fit continues the fitted "
+                "machine. Call fit to train the new one."
+            )
+        # A solver set explicitly since the last call takes effect; "auto"
+        # keeps what it chose.
+        if self.solver not in ("auto", self.solver_):
+            self.solver_ = self._resolve_solver(mask, self.n_features_in_)
+        if self.solver_ == "pcd" and (
+            state.chains is None or state.chains.shape[0] != self.n_chains
+        ):
             # Chains start from the AIS base model: visible units at the data
             # means, hidden units uniform.
             state.chains = self._model(training=True).start_chains(self.n_chains, rng)
         return state
+
+    def _parameter_shapes(self, params):
+        n_units = max(params["intercept_"].shape[0], self.n_features_in_)
+        return {"coupling_": (n_units, n_units), "intercept_": (n_units,)}
+
+    def _check_structure(self, params):
+        check_couplings(params["coupling_"], type(self).__name__)
 
     def _train(self, X, rng, state, *, n_epochs):
         params = self._sgd_epochs(
@@ -347,7 +372,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         for solver "exact"); for scoring, the graph is that of the nonzero
         couplings and the sums over h may be estimated by AIS.
         """
-        params = self.__dict__ if params is None else params
+        params = self._fitted_parameters() if params is None else params
         coupling, intercept = params["coupling_"], params["intercept_"]
         n_visible = self.n_features_in_
         base = np.zeros(coupling.shape[0])

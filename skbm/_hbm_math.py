@@ -179,7 +179,8 @@ def mean_field_posterior(V, coupling, intercept, blocks=None, max_iter=100, tol=
     max_iter : int, default=100
         Maximum number of sweeps.
     tol : float, default=1e-6
-        Stop when no mean changes by more than ``tol`` in a sweep.
+        A row stops when none of its means changes by more than ``tol`` in a
+        sweep.
 
     Returns
     -------
@@ -195,15 +196,21 @@ def mean_field_posterior(V, coupling, intercept, blocks=None, max_iter=100, tol=
     if blocks is None:
         blocks = [np.array([j]) for j in range(W_hh.shape[0])]
     mu = expit(field)
+    # Each row stops on its own change, so that its result does not depend
+    # on the other rows passed with it.
+    active = np.arange(mu.shape[0])
     for _ in range(max_iter):
-        change = 0.0
-        for block in blocks:
-            new = expit(field[:, block] + mu @ W_hh[:, block])
-            if new.size:
-                change = max(change, float(np.max(np.abs(new - mu[:, block]))))
-            mu[:, block] = new
-        if change <= tol:
+        if not active.size:
             break
+        rows, row_field = mu[active], field[active]
+        change = np.zeros(active.shape[0])
+        for block in blocks:
+            new = expit(row_field[:, block] + rows @ W_hh[:, block])
+            if new.size:
+                np.maximum(change, np.abs(new - rows[:, block]).max(axis=1), out=change)
+            rows[:, block] = new
+        mu[active] = rows
+        active = active[change > tol]
     return mu
 
 

@@ -7,7 +7,6 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseBoltzmann, SolverState, make_generator
 from ._rbm_math import (
@@ -211,16 +210,8 @@ class BernoulliRBM2(BaseBoltzmann):
     # ------------------------------------------------------------------
     def _initialize(self, X, rng):
         n_features = X.shape[1]
-        if self.solver == "exact":
-            bits = min(n_features, self.n_components)
-            if bits > MAX_EXACT_SOLVER_BITS:
-                raise ValueError(
-                    f"solver='exact' enumerates 2**min(n_features, n_components) "
-                    f"= 2**{bits} states at every update; it is limited to "
-                    f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
-                )
+        self._check_exact_solver(n_features, self.n_components)
         dtype = X.dtype
-        mean = self._ais_base_mean
         self.components_ = rng.normal(0, 0.01, (self.n_components, n_features)).astype(
             dtype
         )
@@ -228,15 +219,52 @@ class BernoulliRBM2(BaseBoltzmann):
         # guide): the model starts from the independent-pixel fit.
         self.intercept_visible_ = self._ais_base_logits().astype(dtype)
         self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
-        self.h_samples_ = np.zeros((self.n_chains, self.n_components), dtype=dtype)
-        state = SolverState(chains=self.h_samples_)
-        if self.centering:
-            state.visible_offset = mean.astype(dtype)
-            state.hidden_offset = np.full(self.n_components, 0.5, dtype=dtype)
+        return self._continue(X, rng, SolverState())
+
+    def _check_exact_solver(self, n_features, n_hidden):
+        bits = min(n_features, n_hidden)
+        if self.solver == "exact" and bits > MAX_EXACT_SOLVER_BITS:
+            raise ValueError(
+                f"solver='exact' enumerates 2**min(n_features, n_components) "
+                f"= 2**{bits} states at every update; it is limited to "
+                f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
+            )
+
+    def _continue(self, X, rng, state):
+        n_hidden, n_features = self.components_.shape
+        if self.n_components != n_hidden:
+            raise ValueError(
+                f"n_components is {self.n_components}, but the model was fitted "
+                f"with {n_hidden} hidden units; partial_fit continues the fitted "
+                "model. Call fit to train one of the new size."
+            )
+        self._check_exact_solver(n_features, n_hidden)
+        dtype = self.components_.dtype
+        if state.chains is None or state.chains.shape[0] != self.n_chains:
+            # Hidden states of the chains start at zero (scikit-learn's
+            # h_samples_); a new n_chains starts new chains.
+            state.chains = np.zeros((self.n_chains, n_hidden), dtype=dtype)
+            state.tempered_chains = None
+        tempered = state.tempered_chains
+        if tempered is not None and tempered.shape[0] != self.n_temperatures:
+            # New temperatures: the ladder restarts from the chains.
+            state.tempered_chains = None
+        if self.centering and state.visible_offset is None:
+            # Centering switched on: offsets at the data mean and at 1/2.
+            state.visible_offset = self._ais_base_mean.astype(dtype)
+            state.hidden_offset = np.full(n_hidden, 0.5, dtype=dtype)
         return state
 
+    def _parameter_shapes(self, params):
+        n_hidden, n_features = params["intercept_hidden_"].shape[0], self.n_features_in_
+        return {
+            "components_": (n_hidden, n_features),
+            "intercept_visible_": (n_features,),
+            "intercept_hidden_": (n_hidden,),
+        }
+
     def _model(self, params=None):
-        params = self.__dict__ if params is None else params
+        params = self._fitted_parameters() if params is None else params
         return RestrictedFamily(
             params["components_"],
             params["intercept_visible_"],
@@ -293,8 +321,8 @@ class BernoulliRBM2(BaseBoltzmann):
                 velocity["intercept_hidden_"],
             ),
             alpha=self.alpha,
-            visible_offset=state.visible_offset,
-            hidden_offset=state.hidden_offset,
+            visible_offset=state.visible_offset if self.centering else None,
+            hidden_offset=state.hidden_offset if self.centering else None,
         )
         state.chains = chains
         if self.centering:
@@ -455,11 +483,11 @@ class BernoulliRBM2(BaseBoltzmann):
         >>> bool(np.isin(v, (0, 1)).all())
         True
         """
-        check_is_fitted(self)
+        params = self._fitted_parameters()
         v = self._validate_units(v, reset=False)
         if not hasattr(self, "_gibbs_rng"):
             self._gibbs_rng = make_generator(self.random_state)
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        W, b, c = params.values()
         h = sample_bernoulli(
             hidden_probabilities(v, W, c).astype(W.dtype), self._gibbs_rng
         )

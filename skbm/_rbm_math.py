@@ -20,6 +20,7 @@ training step.
 import functools
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
 from scipy.special import expit, logsumexp
 from sklearn.utils.extmath import safe_sparse_dot
@@ -291,7 +292,10 @@ def free_energy(V, W, b, c):
     W = W.astype(np.float64, copy=False)
     lam = safe_sparse_dot(V, W.T, dense_output=True).astype(np.float64, copy=False)
     lam += c
-    visible_term = safe_sparse_dot(V, b.astype(np.float64, copy=False))
+    b = b.astype(np.float64, copy=False)
+    # Row by row: a dense matrix-vector product V @ b can round a row
+    # differently with the number of rows (a sparse one sums each row alone).
+    visible_term = V @ b if sp.issparse(V) else np.einsum("ij,j->i", V, b)
     return -np.asarray(visible_term).ravel() - softplus(lam, out=lam).sum(axis=1)
 
 

@@ -165,6 +165,10 @@ def validate_units(estimator, X, *, reset, units, dtype=None):
                 estimator, X, reset=reset, accept_sparse=("csr", "csc"), dtype=dtype
             )
     except (TypeError, OverflowError) as exc:
+        if str(exc).startswith("Feature names are only supported"):
+            # Column names of mixed types: scikit-learn's message says how to
+            # fix them; the values themselves may be fine.
+            raise NonNumericDataError(f"{whom}: {exc}") from exc
         # np.matrix, dicts, generators, integers too large for a float...:
         # the input policy promises a ValueError for every bad input.
         raise NonNumericDataError(
