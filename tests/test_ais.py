@@ -9,6 +9,7 @@ import pytest
 from scipy.special import logsumexp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from test_units import OPAQUE
 
 import skbm._hbm as hbm_module
 from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
@@ -117,12 +118,15 @@ def tiny_machine(seed=0, n_units=5):
     return W + W.T, rng.normal(0.0, 1.0, n_units), rng.normal(0.0, 0.5, n_units)
 
 
+@pytest.mark.parametrize("units", [BERNOULLI, OPAQUE], ids=["fused", "generic"])
 @pytest.mark.parametrize("direction", ["forward", "reverse"])
-def test_mean_weight_is_unbiased_on_a_tiny_machine(direction):
+def test_mean_weight_is_unbiased_on_a_tiny_machine(direction, units):
     # Three betas: short runs whose weights vary a lot, so a transition that
-    # did not leave its intermediate distribution invariant would show.
+    # did not leave its intermediate distribution invariant would show. Both
+    # kernels: the fused one for {0,1} units and the generic one that any
+    # unit type runs.
     W, b, a = tiny_machine()
-    problem = machine_problem(W, b, a, BERNOULLI)
+    problem = machine_problem(W, b, a, units)
     betas = np.array([0.0, 0.5, 1.0])
     n_runs = 40000
     if direction == "forward":
