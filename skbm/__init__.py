@@ -1,8 +1,8 @@
 """skbm: Boltzmann machines for scikit-learn, scored by their real log-likelihood."""
 
-from ._base import LogPartition
 from ._bm import BoltzmannMachine
 from ._hbm import HiddenBoltzmannMachine
+from ._log_partition import LogPartition
 from ._persistence import InconsistentVersionWarning
 from ._rbm import BernoulliRBM2
 

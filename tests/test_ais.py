@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 from test_units import OPAQUE
 
 import skbm._hbm as hbm_module
-from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
+from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine, LogPartition
 from skbm._ais import (
     AnnealingProblem,
     PagedUniforms,
@@ -24,7 +24,6 @@ from skbm._ais import (
     reverse_log_weights,
     weight_summary,
 )
-from skbm._base import LogPartition
 from skbm._bernoulli_units import BERNOULLI
 from skbm._bm_math import bm_exact_sample, bm_log_partition
 from skbm._hbm_math import hidden_log_sum

@@ -23,8 +23,7 @@ from brute_force import all_states
 from scipy.special import logsumexp
 
 import skbm._bm
-from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
-from skbm._base import LogPartition
+from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine, LogPartition
 from skbm._enumeration import BLOCK_BYTES
 
 RNG = np.random.default_rng(0)
