@@ -16,7 +16,7 @@ import hashlib
 import time
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, fields
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn import get_config
@@ -227,7 +227,21 @@ class BaseBoltzmann(
         raise NotImplementedError
 
     def _validate_params(self):
-        super()._validate_params()
+        try:
+            super()._validate_params()
+        except TypeError as exc:
+            # scikit-learn's constraints test with np.isnan, which fails on
+            # numbers numpy does not know (Fraction, Decimal).
+            odd = [
+                f"{name}={value!r}"
+                for name, value in self.get_params(deep=False).items()
+                if isinstance(value, Real)
+                and not isinstance(value, (int, float, np.number))
+            ]
+            raise ValueError(
+                f"The parameters of {type(self).__name__} must be plain numbers: "
+                f"{', '.join(odd) or exc}. Pass an int or a float."
+            ) from exc
         # A bool is an Integral to Python, but never a count of units, runs
         # or rows.
         for name, constraints in self._parameter_constraints.items():

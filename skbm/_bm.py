@@ -456,7 +456,9 @@ class BoltzmannMachine(BaseBoltzmann):
                 model = self._persistent_statistics(
                     family, state, self.n_gibbs_steps, rng
                 )
-            grad_coupling = data["coupling_"] - model["coupling_"]
+            difference = data["coupling_"] - model["coupling_"]
+            # Exactly symmetric, so that the couplings stay exactly symmetric.
+            grad_coupling = (difference + difference.T) / 2
             grad_intercept = data["intercept_"] - model["intercept_"]
             np.fill_diagonal(grad_coupling, 0.0)
         grad_coupling -= self.alpha * coupling

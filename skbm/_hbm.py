@@ -239,7 +239,13 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
             if self.connectivity == "restricted":
                 mask[:n_visible, :n_visible] = False
         else:
-            mask = np.asarray(self.connectivity)
+            try:
+                mask = np.asarray(self.connectivity)
+            except ValueError as exc:  # ragged nested lists
+                raise ValueError(
+                    "The connectivity mask must be a boolean array of shape "
+                    f"(n_units, n_units) = ({n_units}, {n_units}): {exc}"
+                ) from exc
             if mask.shape != (n_units, n_units):
                 raise ValueError(
                     "The connectivity mask must have shape (n_units, n_units) = "
