@@ -76,7 +76,10 @@ def test_blocked_enumeration_rescales_across_blocks(monkeypatch):
     # order, so the largest log weight rises from block to block. The dense
     # machine enumerates 7 of its 8 units (one is summed out).
     small = functools.partial(state_ranges, block_bytes=8 * 8 * 3)
-    monkeypatch.setattr(_exact, "state_ranges", small)
+    calls = []
+    monkeypatch.setattr(
+        _exact, "state_ranges", lambda *args: calls.append(args) or small(*args)
+    )
     assert len(list(small(2**7, 7, 8))) > 40
     W, b = random_bm(8, 30.0, seed=3)
     b = b + 200.0 * np.arange(8) / 8
@@ -86,6 +89,8 @@ def test_blocked_enumeration_rescales_across_blocks(monkeypatch):
     assert log_z2 == pytest.approx(log_z, rel=1e-13)
     np.testing.assert_allclose(mean, proba @ states, atol=1e-12)
     np.testing.assert_allclose(second, states.T @ (states * proba[:, None]), atol=1e-12)
+    # The small blocks were the ones used (ln Z and the moments).
+    assert len(calls) == 2
 
 
 def test_weights_of_magnitude_1e4_stay_finite():

@@ -72,13 +72,17 @@ def test_multi_block_enumeration_matches_single_block(monkeypatch):
     )
     # One state per block: many blocks and the two-pass statistics.
     tiny = partial(state_ranges, block_bytes=1)
-    monkeypatch.setattr(exact, "state_ranges", tiny)
+    calls = []
+    monkeypatch.setattr(
+        exact, "state_ranges", lambda *args: calls.append(args) or tiny(*args)
+    )
     blocked = (
         hidden_log_sum(V, W, b),
         hidden_posterior(V, W, b),
         clamped_statistics(V, W, b),
         bm_moments(W, b),
     )
+    assert len(calls) == 4  # the tiny blocks were the ones used
     np.testing.assert_allclose(blocked[0], single[0], atol=1e-10)
     np.testing.assert_allclose(blocked[1], single[1], atol=1e-10)
     for got, want in zip(blocked[2] + blocked[3], single[2] + single[3], strict=True):
