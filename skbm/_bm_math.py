@@ -35,7 +35,7 @@ from ._enumeration import draw_codes
 from ._exact import SplitSum
 from ._family import ModelFamily
 from ._gibbs import gibbs_sweeps, independent_draws
-from ._graph import coupling_graph, greedy_coloring, independent_split
+from ._graph import cached_coloring, coupling_graph, independent_split
 
 
 def _as_float64(coupling, intercept):
@@ -304,10 +304,7 @@ class MachineFamily(ModelFamily):
 
     def gibbs_blocks(self):
         """Colour classes of the coupling graph, resampled in turn."""
-        if not hasattr(self, "_blocks"):
-            graph = coupling_graph(self.coupling, self.adjacency)
-            self._blocks = greedy_coloring(graph)
-        return self._blocks
+        return cached_coloring(coupling_graph(self.coupling, self.adjacency))
 
     def sweep(self, states, n_sweeps, rng):
         return gibbs_sweeps(

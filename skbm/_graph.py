@@ -6,6 +6,8 @@ type, so the engines sum them out in closed form (exact sums, AIS) or
 resample them in one block (Gibbs sampling).
 """
 
+import functools
+
 import numpy as np
 
 
@@ -99,3 +101,23 @@ def greedy_coloring(adjacency):
             color += 1
         colors[unit] = color
     return [np.flatnonzero(colors == color) for color in range(colors.max() + 1)]
+
+
+def cached_coloring(adjacency):
+    """:func:`greedy_coloring`, computed once per graph and then remembered.
+
+    Training builds a model family for every mini-batch on the same graph;
+    colouring it again each time would cost about 1 ms per batch at 64
+    units. The blocks returned are read-only.
+    """
+    adjacency = np.asarray(adjacency, dtype=bool)
+    return _remembered_coloring(adjacency.tobytes(), adjacency.shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered_coloring(key, shape):
+    adjacency = np.frombuffer(key, dtype=bool).reshape(shape)
+    blocks = greedy_coloring(adjacency)
+    for block in blocks:
+        block.flags.writeable = False
+    return tuple(blocks)

@@ -26,11 +26,16 @@ from scipy.special import expit
 
 from ._ais import AnnealingProblem, per_row_log_partitions
 from ._bernoulli_units import BERNOULLI
-from ._bm_math import MachineFamily, bm_moments, dense
+from ._bm_math import MachineFamily, dense
 from ._enumeration import MAX_EXACT_BITS
 from ._exact import SplitSum
 from ._gibbs import independent_draws
-from ._graph import coupling_graph, greedy_coloring, independent_split
+from ._graph import (
+    cached_coloring,
+    coupling_graph,
+    greedy_coloring,
+    independent_split,
+)
 
 # Mean-field sweeps for the AIS base model of the clamped hidden units.
 MEAN_FIELD_SWEEPS = 30
@@ -389,7 +394,7 @@ class HiddenFamily(MachineFamily):
         if self.coupling.shape[0] == n_visible:
             return []
         graph = coupling_graph(self.coupling, self.adjacency)
-        return greedy_coloring(graph[n_visible:, n_visible:])
+        return cached_coloring(graph[n_visible:, n_visible:])
 
     def posterior(self, V):
         """E[h | v] of each row: exact or mean field, as ``exact_posterior``."""
@@ -411,10 +416,6 @@ class HiddenFamily(MachineFamily):
                 V, self.coupling, self.intercept, blocks=self.hidden_blocks()
             )
             mean, second = expectation_statistics(np.hstack([V, mu]))
-        return {"coupling_": second, "intercept_": mean}
-
-    def model_statistics(self):
-        _, mean, second = bm_moments(self.coupling, self.intercept, self.adjacency)
         return {"coupling_": second, "intercept_": mean}
 
     def chain_statistics(self, chains):
