@@ -32,12 +32,10 @@ X = np.tile(parity, (25, 1))
 # %%
 # Fit both machines
 # -----------------
-# Both are small enough for exact training (``solver="auto"`` picks it) and
-# exact scoring.
+# Both are small enough for exact training, L-BFGS on the exact
+# log-likelihood (``solver="auto"`` picks it), and exact scoring.
 bm = BoltzmannMachine().fit(X)
-hbm = HiddenBoltzmannMachine(
-    n_components=2, n_iter=400, momentum=0.9, random_state=0
-).fit(X)
+hbm = HiddenBoltzmannMachine(n_components=2, random_state=0).fit(X)
 print(f"BoltzmannMachine:       {bm.score(X):.4f}  (ln 1/8 = {np.log(1 / 8):.4f})")
 print(f"HiddenBoltzmannMachine: {hbm.score(X):.4f}  (ln 1/4 = {np.log(1 / 4):.4f})")
 print(

@@ -29,7 +29,7 @@ LEGEND = """
 Held-out LL: mean ln P(x) over the held-out rows, in nats per row; higher is better.
 h = hidden units. solver ("auto" resolved): pcd = persistent contrastive divergence
 (scikit-learn's own for "pcd (sklearn)"), pseudolikelihood = L-BFGS on the
-pseudo-likelihood, exact = exact likelihood gradients by enumeration.
+pseudo-likelihood, exact = L-BFGS on the exact likelihood, by enumeration.
 ln Z: exact = by enumeration; ais = annealed importance sampling, shown with the
 held-out LL interval implied by its ln Z interval (mean weight +/- 3 std. errors)."""
 
@@ -251,9 +251,7 @@ def build_models(args, n_features):
         (
             "HiddenBoltzmannMachine (4 h)",
             subset,
-            HiddenBoltzmannMachine(
-                n_components=4, n_iter=max(n_iter, 30), random_state=seed
-            ),
+            HiddenBoltzmannMachine(n_components=4, random_state=seed),
         )
     )
     return models

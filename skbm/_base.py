@@ -14,11 +14,13 @@ import copy
 import functools
 import hashlib
 import time
+import warnings
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
@@ -26,6 +28,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -39,7 +42,7 @@ from ._bernoulli_units import BERNOULLI
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS, choose_by_size
 from ._log_partition import LogPartition
 from ._persistence import check_version, stamp_version
-from ._validation import validate_units
+from ._validation import caller_stacklevel, validate_units
 
 # Beyond this many enumerated units even score_method="exact" is refused:
 # 2**30 terms already take many minutes.
@@ -384,6 +387,58 @@ class BaseBoltzmann(
         self._solver_state = state
         self._rng_state = rng.bit_generator.state
         return self
+
+    def _minimize(self, objective, theta, args):
+        """Minimise a deterministic objective by L-BFGS (solvers of ``fit``).
+
+        Runs at most ``max_iter`` iterations and stops when no gradient
+        component exceeds ``tol``; warns with a ConvergenceWarning when it
+        stops otherwise, and prints the result when ``verbose``.
+
+        Parameters
+        ----------
+        objective : callable
+            ``objective(theta, *args)`` returns the loss and its gradient.
+        theta : ndarray
+            Flat starting parameters.
+        args : tuple
+            Further arguments of ``objective``.
+
+        Returns
+        -------
+        result : scipy.optimize.OptimizeResult
+            The optimiser's result (``x``, ``fun``, ``nit``).
+        """
+        start = time.time()
+        result = minimize(
+            objective,
+            theta,
+            args=args,
+            jac=True,
+            method="L-BFGS-B",
+            options={
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                # Stop on the gradient, not on a tiny relative decrease.
+                "ftol": 64 * np.finfo(float).eps,
+                "maxls": 50,
+            },
+        )
+        if not result.success:
+            warnings.warn(
+                f"{type(self).__name__} (solver={self.solver_!r}): L-BFGS did not "
+                f"converge after {result.nit} iterations ({result.message}); "
+                "increase max_iter or tol, or raise alpha.",
+                ConvergenceWarning,
+                stacklevel=caller_stacklevel(),
+            )
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] L-BFGS ({self.solver_}): {result.nit} "
+                f"iterations, objective = {result.fun:.6f}, "
+                f"time = {time.time() - start:.2f}s"
+            )
+        return result
 
     def _working_order(self, X):
         """Memory order of the parameters' working copies during training."""

@@ -1,13 +1,9 @@
 """BoltzmannMachine: the fully visible Boltzmann machine."""
 
-import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -26,7 +22,6 @@ from ._bm_math import (
     unpack_parameters,
 )
 from ._enumeration import MAX_EXACT_BITS, choose_by_size
-from ._validation import caller_stacklevel
 
 # solver="auto" fits by exact maximum likelihood up to this many features and
 # by pseudo-likelihood beyond. Each added unit doubles the cost of an exact
@@ -386,7 +381,6 @@ class BoltzmannMachine(BaseBoltzmann):
 
     def _fit_lbfgs(self, X):
         """Minimise the exact or pseudo negative log-likelihood by L-BFGS."""
-        start = time.time()
         n_features = X.shape[1]
         if self.solver_ == "exact":
             fun = exact_objective
@@ -401,36 +395,10 @@ class BoltzmannMachine(BaseBoltzmann):
                 args = (X, self.alpha, counts / X.shape[0], first)
             else:
                 args = (X, self.alpha)
-        result = minimize(
-            fun,
-            pack_parameters(self.coupling_, self.intercept_),
-            args=args,
-            jac=True,
-            method="L-BFGS-B",
-            options={
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                # Stop on the gradient, not on a tiny relative decrease.
-                "ftol": 64 * np.finfo(float).eps,
-                "maxls": 50,
-            },
-        )
-        if not result.success:
-            warnings.warn(
-                f"{type(self).__name__} (solver={self.solver_!r}): L-BFGS did not "
-                f"converge after {result.nit} iterations ({result.message}); "
-                "increase max_iter or tol, or raise alpha.",
-                ConvergenceWarning,
-                stacklevel=caller_stacklevel(),
-            )
+        theta = pack_parameters(self.coupling_, self.intercept_)
+        result = self._minimize(fun, theta, args)
         coupling, intercept = unpack_parameters(result.x, n_features)
         dtype = self.coupling_.dtype
-        if self.verbose:
-            print(
-                f"[{type(self).__name__}] L-BFGS ({self.solver_}): {result.nit} "
-                f"iterations, objective = {result.fun:.6f}, "
-                f"time = {time.time() - start:.2f}s"
-            )
         return {
             "coupling_": coupling.astype(dtype),
             "intercept_": intercept.astype(dtype),

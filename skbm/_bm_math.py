@@ -175,7 +175,7 @@ def bm_exact_sample(
         Binary draws.
     """
     sums = _free_sum(coupling, intercept, adjacency)
-    log_weights = np.concatenate([sums.block(*b)[0][0] for b in sums.bounds])
+    log_weights = sums.log_weights()
     codes = draw_codes(log_weights, n_samples, rng)
     states = sums.units.states(codes, sums.enumerated.shape[0])
     field = sums.field_r + states @ sums.W_kr
@@ -337,7 +337,7 @@ class MachineFamily(ModelFamily):
 # ----------------------------------------------------------------------
 # Objectives for L-BFGS
 # ----------------------------------------------------------------------
-def pack_parameters(coupling, intercept):
+def pack_parameters(coupling, intercept, pairs=None):
     """Flatten ``(W, b)`` into ``theta``: upper-triangle couplings, then b.
 
     Parameters
@@ -346,18 +346,21 @@ def pack_parameters(coupling, intercept):
         Symmetric couplings.
     intercept : ndarray of shape (n_units,)
         Intercepts.
+    pairs : tuple of two ndarray of int, default=None
+        The coupled pairs (i, j) with i < j, in order; ``None`` means all,
+        ``np.triu_indices(n_units, 1)``.
 
     Returns
     -------
-    theta : ndarray of shape (n_units * (n_units - 1) // 2 + n_units,)
+    theta : ndarray of shape (n_pairs + n_units,)
         Flat float64 parameter vector.
     """
     coupling, intercept = _as_float64(coupling, intercept)
-    upper = np.triu_indices(intercept.shape[0], 1)
-    return np.concatenate([coupling[upper], intercept])
+    pairs = np.triu_indices(intercept.shape[0], 1) if pairs is None else pairs
+    return np.concatenate([coupling[pairs], intercept])
 
 
-def unpack_parameters(theta, n_units):
+def unpack_parameters(theta, n_units, pairs=None):
     """Inverse of :func:`pack_parameters`.
 
     Parameters
@@ -366,25 +369,33 @@ def unpack_parameters(theta, n_units):
         Flat parameter vector.
     n_units : int
         Number of units.
+    pairs : tuple of two ndarray of int, default=None
+        As for :func:`pack_parameters`.
 
     Returns
     -------
     coupling : ndarray of shape (n_units, n_units)
-        Symmetric couplings with a zero diagonal, float64.
+        Symmetric couplings with a zero diagonal, zero outside ``pairs``,
+        float64.
     intercept : ndarray of shape (n_units,)
         Intercepts, float64.
     """
-    n_pairs = n_units * (n_units - 1) // 2
+    pairs = np.triu_indices(n_units, 1) if pairs is None else pairs
+    n_pairs = pairs[0].shape[0]
     coupling = np.zeros((n_units, n_units))
-    upper = np.triu_indices(n_units, 1)
-    coupling[upper] = theta[:n_pairs]
+    coupling[pairs] = theta[:n_pairs]
     coupling += coupling.T
     return coupling, np.array(theta[n_pairs:], dtype=np.float64)
 
 
-def _pack_gradient(grad_coupling, grad_intercept):
-    upper = np.triu_indices(grad_intercept.shape[0], 1)
-    return np.concatenate([grad_coupling[upper], grad_intercept])
+def pack_gradient(grad_coupling, grad_intercept, pairs=None):
+    """The gradient with respect to ``theta`` from those of ``W`` and ``b``.
+
+    ``grad_coupling`` is the derivative with respect to w_ij = w_ji taken
+    as one parameter (symmetric); see :func:`pack_parameters`.
+    """
+    pairs = np.triu_indices(grad_intercept.shape[0], 1) if pairs is None else pairs
+    return np.concatenate([grad_coupling[pairs], grad_intercept])
 
 
 # CSR data with at most this fraction of nonzeros stay sparse, block by block:
@@ -511,7 +522,7 @@ def exact_objective(theta, data_mean, data_second, alpha):
         - intercept @ data_mean
         + 0.5 * alpha * weights @ weights
     )
-    grad = _pack_gradient(model_second - data_second, model_mean - data_mean)
+    grad = pack_gradient(model_second - data_second, model_mean - data_mean)
     grad[:n_pairs] += alpha * weights
     return float(loss), grad
 
@@ -644,6 +655,6 @@ def pseudolikelihood_objective(theta, X, alpha, sample_weight=None, rows=None):
     n_pairs = n_units * (n_units - 1) // 2
     weights = theta[:n_pairs]
     loss = -log_pl + 0.5 * alpha * weights @ weights
-    grad = -_pack_gradient(grad_coupling, grad_intercept)
+    grad = -pack_gradient(grad_coupling, grad_intercept)
     grad[:n_pairs] += alpha * weights
     return float(loss), grad

@@ -9,11 +9,19 @@ by their unit type's cumulant::
 
     sum_{x_R} exp(-Phi) = exp(-Phi(x_c, x_K, 0)) prod_{j in R} exp(cumulant(f_j)),
 
-with f_j the field on unit j, and only the states of K are enumerated, block
-by block so that memory stays bounded. With nothing clamped this gives ln Z
-and the exact moments E[x x^T] (a fully connected machine of {0,1} units
-enumerates 2**(n - 1) states, a bipartite one only its smaller side); with
-the visible units clamped it gives the sums over hidden units.
+with f_j the field on unit j, and only the states of K are enumerated. With
+nothing clamped this gives ln Z and the exact moments E[x x^T] (a fully
+connected machine of {0,1} units enumerates 2**(n - 1) states, a bipartite
+one only its smaller side); with the visible units clamped it gives the sums
+over hidden units.
+
+The states of K are a product: a *low* part (its first units, at most
+``LOW_STATES`` joint states, enumerated once) times a *high* part (the other
+units, enumerated block by block so that memory stays bounded). The
+quadratic form of a joint state is then that of its low part, plus that of
+its high part, plus one cross term from a matrix product, so a state costs
+O(|K|) operations rather than O(|K|**2), and the statistics of K come from
+products of the probability table with the two small state arrays.
 
 The engine knows nothing of any model: it takes couplings, intercepts, a
 partition of the units and a unit type (:mod:`skbm._units`).
@@ -24,6 +32,14 @@ from scipy.special import logsumexp
 
 from ._enumeration import map_blocks, state_ranges
 
+# Most joint states of the low part of K, enumerated once per sum.
+LOW_STATES = 1024
+
+
+def _quadratic(states, coupling):
+    """1/2 s^T W s for each state s (row by row)."""
+    return 0.5 * np.einsum("ij,ij->i", states @ coupling, states)
+
 
 class SplitSum:
     """Sums over the free units given clamped ones, in memory-bounded blocks.
@@ -33,8 +49,8 @@ class SplitSum:
 
     The clamped units take the values of a row of ``V``; the units of
     ``summed`` (no couplings among them) are summed in closed form by the
-    unit type's cumulant and the states of ``enumerated`` are enumerated
-    block by block in the unit type's code order.
+    unit type's cumulant and the states of ``enumerated`` are enumerated in
+    the unit type's code order (the first unit varies fastest).
 
     Parameters
     ----------
@@ -54,31 +70,77 @@ class SplitSum:
         W = np.asarray(coupling, dtype=np.float64)
         b = np.asarray(intercept, dtype=np.float64)
         V = np.asarray(V, dtype=np.float64)
-        c, k, r = clamped, enumerated, summed
+        c, k, r = (
+            np.asarray(part, dtype=np.intp) for part in (clamped, enumerated, summed)
+        )
         self.V, self.n_units, self.units = V, b.shape[0], units
         self.clamped, self.enumerated, self.summed = c, k, r
         # Row by row (einsum), as V @ b may round a row differently with
         # the number of rows.
-        self.base = 0.5 * np.einsum("ij,ij->i", V @ W[np.ix_(c, c)], V)
-        self.base += np.einsum("ij,j->i", V, b[c])
-        self.field_k = V @ W[np.ix_(c, k)] + b[k]
+        base = _quadratic(V, W[np.ix_(c, c)]) + np.einsum("ij,j->i", V, b[c])
+        field_k = V @ W[np.ix_(c, k)] + b[k]
         self.field_r = V @ W[np.ix_(c, r)] + b[r]
-        self.W_kk = W[np.ix_(k, k)]
+
+        # Floats per (row, joint state of K) in the widest work arrays: the
+        # fields and means of R, the log weights and the probabilities.
+        n_rows = V.shape[0]
+        width = n_rows * (2 * r.shape[0] + 2)
+        n_k = k.shape[0]
+        per_block = next(state_ranges(units.n_joint_states(n_k), n_k, width))[1]
+        n_low = 0
+        while n_low < n_k and units.n_joint_states(n_low + 1) <= min(
+            per_block, LOW_STATES
+        ):
+            n_low += 1
+        low, high = k[:n_low], k[n_low:]
+        self.low, self.high = low, high
+        L = units.states(np.arange(units.n_joint_states(n_low)), n_low)
+        self.low_states = L
+        # Per row and low state: the base, the low part's fields and
+        # quadratic form; per low state, its contribution to the fields on
+        # R and on the high units.
+        self.low_logits = (
+            base[:, None]
+            + field_k[:, :n_low] @ L.T
+            + _quadratic(L, W[np.ix_(low, low)])
+        )
+        self.low_field_r = L @ W[np.ix_(low, r)]
+        self.low_field_high = L @ W[np.ix_(low, high)]
+        self.field_high = field_k[:, n_low:]
+        self.W_hh = W[np.ix_(high, high)]
+        self.W_hr = W[np.ix_(high, r)]
         self.W_kr = W[np.ix_(k, r)]
-        # Widest per-state array: the (rows, states, units) expectations.
-        width = V.shape[0] * max(self.n_units, 1)
-        n_states = units.n_joint_states(k.shape[0])
-        self.bounds = list(state_ranges(n_states, k.shape[0], width))
+        n_high = units.n_joint_states(high.shape[0])
+        self.bounds = list(state_ranges(n_high, high.shape[0], width * L.shape[0]))
 
     def block(self, start, stop):
-        """Log weights (n_rows, n_states), the states of K, fields on R."""
-        codes = np.arange(start, stop, dtype=np.int64)
-        states = self.units.states(codes, self.enumerated.shape[0])
-        logits = self.base[:, None] + self.field_k @ states.T
-        logits += 0.5 * np.einsum("ij,ij->i", states @ self.W_kk, states)
-        field = self.field_r[:, None, :] + (states @ self.W_kr)[None, :, :]
-        logits += self.units.cumulant(field).sum(axis=2)
-        return logits, states, field
+        """Log weights of high codes ``start`` to ``stop - 1``.
+
+        Returns ``(logits, high_states, field)``: the log weights
+        (n_rows, n_high_states, n_low_states), the high states, and the
+        fields on the summed units (n_rows, n_high_states, n_low_states,
+        n_summed).
+        """
+        units = self.units
+        H = units.states(np.arange(start, stop, dtype=np.int64), self.high.shape[0])
+        high_logits = self.field_high @ H.T + _quadratic(H, self.W_hh)
+        cross = H @ self.low_field_high.T
+        logits = (
+            self.low_logits[:, None, :] + high_logits[:, :, None] + cross[None, :, :]
+        )
+        field = (
+            self.field_r[:, None, None, :]
+            + (H @ self.W_hr)[None, :, None, :]
+            + self.low_field_r[None, None, :, :]
+        )
+        logits += units.cumulant(field).sum(axis=3)
+        return logits, H, field
+
+    def log_weights(self):
+        """Log weights of all states of K for the first row, in code order."""
+        return np.concatenate(
+            [self.block(*bounds)[0][0].ravel() for bounds in self.bounds]
+        )
 
     def log_sum(self, n_jobs=None):
         """ln of the sum over the free units, for each row, float64.
@@ -86,8 +148,11 @@ class SplitSum:
         The blocks run on ``n_jobs`` joblib threads; the result is the same
         for any value.
         """
+        n_rows = self.V.shape[0]
         sums = map_blocks(
-            lambda start, stop: logsumexp(self.block(start, stop)[0], axis=1),
+            lambda start, stop: logsumexp(
+                self.block(start, stop)[0].reshape(n_rows, -1), axis=1
+            ),
             self.bounds,
             n_jobs,
         )
@@ -98,33 +163,74 @@ class SplitSum:
 
         Returns ``(log_sum, expectation, mean, second)``: ln of the sum per
         row; E[x | row] (n_rows, n_units); and, when ``weights`` is given,
-        sum_n w_n E[x | row n] and sum_n w_n E[x x^T | row n].
+        sum_n w_n E[x | row n] and sum_n w_n E[x x^T | row n] (zeros
+        otherwise).
         """
-        n_rows, n_units = self.V.shape[0], self.n_units
+        V, L = self.V, self.low_states
+        n_rows = V.shape[0]
         single = len(self.bounds) == 1
         first = self.block(*self.bounds[0]) if single else None
-        log_sum = logsumexp(first[0], axis=1) if single else self.log_sum()
-        expectation = np.zeros((n_rows, n_units))
-        mean = np.zeros(n_units)
-        second = np.zeros((n_units, n_units))
+        if single:
+            log_sum = logsumexp(first[0].reshape(n_rows, -1), axis=1)
+        else:
+            log_sum = self.log_sum()
+        n_high, n_r = self.high.shape[0], self.summed.shape[0]
+        low_mass = np.zeros((n_rows, L.shape[0]))
+        high_mean = np.zeros((n_rows, n_high))
+        r_mean = np.zeros((n_rows, n_r))
+        # Weighted sums over rows (and states) of the free units' second
+        # moments, by pairs of parts.
+        low_weight = np.zeros(L.shape[0])
+        low_r = np.zeros((L.shape[0], n_r))
+        low_high = np.zeros((L.shape[1], n_high))
+        high_high = np.zeros((n_high, n_high))
+        high_r = np.zeros((n_high, n_r))
+        r_r = np.zeros((n_r, n_r))
         for bounds in self.bounds:
-            logits, states, field = first if single else self.block(*bounds)
-            proba = np.exp(logits - log_sum[:, None])
-            # E[x | row, state of K]: clamped values, the state, the mean
-            # of the summed units given their field.
-            units = np.empty((n_rows, states.shape[0], n_units))
-            units[:, :, self.clamped] = self.V[:, None, :]
-            units[:, :, self.enumerated] = states[None, :, :]
-            units[:, :, self.summed] = self.units.mean(field)
-            expectation += np.einsum("ms,msu->mu", proba, units)
-            if weights is not None:
-                flat = units.reshape(-1, n_units)
-                weighted = (proba * weights[:, None]).reshape(-1, 1)
-                mean += (flat * weighted).sum(axis=0)
-                second += (flat * weighted).T @ flat
-        if weights is not None:
-            # The diagonal, E[x_i^2], never enters a gradient (the coupling
-            # diagonal is zero); it is set to E[x_i], its value for {0,1}
-            # units.
-            second[np.diag_indices(n_units)] = mean
+            logits, H, field = first if single else self.block(*bounds)
+            proba = np.exp(logits - log_sum[:, None, None])
+            mean_r = self.units.mean(field)
+            proba_r = proba[..., None] * mean_r  # (rows, high, low, summed)
+            low_mass += proba.sum(axis=1)
+            high_mean += proba.sum(axis=2) @ H
+            r_mean += proba_r.sum(axis=(1, 2))
+            if weights is None:
+                continue
+            joint = np.einsum("m,mhl->hl", weights, proba)
+            joint_r = np.einsum("m,mhlr->hlr", weights, proba_r)
+            low_weight += joint.sum(axis=0)
+            low_r += joint_r.sum(axis=0)
+            low_high += (L.T @ joint.T) @ H
+            high_high += H.T @ (joint.sum(axis=1)[:, None] * H)
+            high_r += H.T @ joint_r.sum(axis=1)
+            if n_r:
+                weighted_r = weights[:, None, None, None] * proba_r
+                r_r += weighted_r.reshape(-1, n_r).T @ mean_r.reshape(-1, n_r)
+        expectation = np.empty((n_rows, self.n_units))
+        expectation[:, self.clamped] = V
+        expectation[:, self.low] = low_mass @ L
+        expectation[:, self.high] = high_mean
+        expectation[:, self.summed] = r_mean
+        n_units = self.n_units
+        if weights is None:
+            return log_sum, expectation, np.zeros(n_units), np.zeros((n_units,) * 2)
+        mean = weights @ expectation
+        second = np.empty((n_units, n_units))
+        clamped_rows = V.T @ (weights[:, None] * expectation)
+        second[self.clamped, :] = clamped_rows
+        second[:, self.clamped] = clamped_rows.T
+        free = np.concatenate([self.low, self.high, self.summed])
+        low_low = L.T @ (low_weight[:, None] * L)
+        low_r = L.T @ low_r
+        second[np.ix_(free, free)] = np.block(
+            [
+                [low_low, low_high, low_r],
+                [low_high.T, high_high, high_r],
+                [low_r.T, high_r.T, r_r],
+            ]
+        )
+        # The diagonal, E[x_i^2], never enters a gradient (the coupling
+        # diagonal is zero); it is set to E[x_i], its value for {0,1}
+        # units.
+        second[np.diag_indices(n_units)] = mean
         return log_sum, expectation, mean, second

@@ -26,7 +26,13 @@ from scipy.special import expit
 
 from ._ais import AnnealingProblem, per_row_log_partitions
 from ._bernoulli_units import BERNOULLI
-from ._bm_math import MachineFamily, dense
+from ._bm_math import (
+    MachineFamily,
+    bm_moments,
+    dense,
+    pack_gradient,
+    unpack_parameters,
+)
 from ._enumeration import MAX_EXACT_BITS
 from ._exact import SplitSum
 from ._gibbs import independent_draws
@@ -320,6 +326,56 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
     )
     log_z = per_row_log_partitions(problem, rows, n_runs, betas, seed, n_jobs)
     return (log_z + visible_part)[inverse]
+
+
+def exact_objective(theta, V, row_weights, adjacency, alpha):
+    """Mean negative log-likelihood of visible rows and its gradient, exact.
+
+    The objective of the machine's L-BFGS solver,
+
+        -sum_n w_n ln P(v_n) + alpha / 2 sum_{i<j} w_ij^2
+        = ln Z - sum_n w_n ln sum_h exp(-Phi(v_n, h)) + penalty,
+
+    with ``row_weights`` w_n summing to 1. Its gradient is the model
+    statistic minus the clamped data statistic, E[x x^T] -
+    sum_n w_n E[x x^T | v_n] for the couplings (plus ``alpha * w``) and the
+    same with E[x] for the intercepts; both by enumeration
+    (:class:`skbm._exact.SplitSum`).
+
+    Parameters
+    ----------
+    theta : ndarray
+        Flat parameters: the couplings of the pairs of ``adjacency`` above
+        the diagonal, then the intercepts (see
+        :func:`skbm._bm_math.pack_parameters`).
+    V : ndarray of shape (n_rows, n_visible)
+        Visible rows, float64; the visible units are the first ``n_visible``.
+    row_weights : ndarray of shape (n_rows,)
+        Weight of each row, summing to 1 (for example the frequencies of
+        distinct rows).
+    adjacency : ndarray of bool of shape (n_units, n_units)
+        Which pairs are coupled (symmetric, zero diagonal).
+    alpha : float
+        L2 penalty on the couplings.
+
+    Returns
+    -------
+    loss : float
+        The penalised mean negative log-likelihood.
+    grad : ndarray
+        Its gradient with respect to ``theta``.
+    """
+    n_units = adjacency.shape[0]
+    pairs = np.nonzero(np.triu(adjacency, 1))
+    coupling, intercept = unpack_parameters(theta, n_units, pairs)
+    sums = _hidden_sum(V, coupling, intercept, adjacency)
+    log_sums, _, data_mean, data_second = sums.statistics(row_weights)
+    log_z, model_mean, model_second = bm_moments(coupling, intercept, adjacency)
+    weights = theta[: pairs[0].shape[0]]
+    loss = log_z - row_weights @ log_sums + 0.5 * alpha * weights @ weights
+    grad = pack_gradient(model_second - data_second, model_mean - data_mean, pairs)
+    grad[: weights.shape[0]] += alpha * weights
+    return float(loss), grad
 
 
 class HiddenFamily(MachineFamily):

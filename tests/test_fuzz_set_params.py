@@ -84,6 +84,7 @@ ESTIMATORS = {
     ),
     "HiddenBoltzmannMachine": lambda: HiddenBoltzmannMachine(
         n_components=2,
+        max_iter=30,
         n_iter=2,
         batch_size=10,
         n_chains=4,
@@ -329,6 +330,16 @@ def common():
     }
 
 
+def lbfgs():
+    """The parameters of the L-BFGS solvers of fit."""
+    return {
+        "max_iter": counts(1, 20),
+        "tol": reals(
+            0, None, low_closed=True, high_closed=False, up_to=1.0, special=[1e-5]
+        ),
+    }
+
+
 PARAMETERS = {
     "BernoulliRBM2": {
         **common(),
@@ -343,10 +354,7 @@ PARAMETERS = {
     "BoltzmannMachine": {
         **common(),
         "solver": options({"auto", "exact", "pseudolikelihood", "pcd"}),
-        "max_iter": counts(1, 20),
-        "tol": reals(
-            0, None, low_closed=True, high_closed=False, up_to=1.0, special=[1e-5]
-        ),
+        **lbfgs(),
     },
     "HiddenBoltzmannMachine": {
         **common(),
@@ -354,6 +362,7 @@ PARAMETERS = {
         "connectivity": CONNECTIVITY,
         "solver": options({"auto", "exact", "pcd"}),
         "momentum": MOMENTUM,
+        **lbfgs(),
     },
 }
 

@@ -9,11 +9,12 @@ from brute_force import brute_moments
 from scipy.special import logsumexp
 
 import skbm._exact as exact
-from skbm._bm_math import bm_log_partition, bm_moments
+from skbm._bm_math import bm_log_partition, bm_moments, pack_parameters
 from skbm._enumeration import state_ranges
 from skbm._graph import independent_split
 from skbm._hbm_math import (
     clamped_statistics,
+    exact_objective,
     hidden_log_sum,
     hidden_posterior,
     split_sizes,
@@ -82,14 +83,20 @@ def test_multi_block_enumeration_matches_single_block(monkeypatch):
         clamped_statistics(V, W, b),
         bm_moments(W, b),
     )
-    assert len(calls) == 4  # the tiny blocks were the ones used
+    assert len(calls) == 8  # the tiny blocks were the ones used (two per sum)
     np.testing.assert_allclose(blocked[0], single[0], atol=1e-10)
     np.testing.assert_allclose(blocked[1], single[1], atol=1e-10)
     for got, want in zip(blocked[2] + blocked[3], single[2] + single[3], strict=True):
         np.testing.assert_allclose(got, want, atol=1e-10)
 
 
-def test_clamped_statistics_match_brute_force():
+@pytest.mark.parametrize("block_bytes", [1, 600, 5000, None])
+def test_clamped_statistics_match_brute_force(monkeypatch, block_bytes):
+    # Block sizes that put 0, 1 and both enumerated hidden units in the low
+    # part of the enumeration, the others in one or more high blocks.
+    if block_bytes is not None:
+        small = partial(state_ranges, block_bytes=block_bytes)
+        monkeypatch.setattr(exact, "state_ranges", small)
     rng = np.random.default_rng(4)
     W, b, _ = random_machine(7, 0.8, rng)
     V = rng.random((5, 3))  # fractional data enter as given values
@@ -116,3 +123,42 @@ def test_extreme_parameters_stay_finite():
     log_z, mean, second = bm_moments(W, b)
     assert np.isfinite(log_z) and np.all(np.isfinite(second))
     assert log_z == pytest.approx(brute_moments(W, b)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("density", [0.5, 1.0])
+def test_exact_objective_matches_brute_force_and_finite_differences(density):
+    # 4 visible and 3 hidden units; weighted distinct rows, a penalty, and a
+    # mask that leaves some pairs uncoupled.
+    rng = np.random.default_rng(11)
+    n_visible, n_units = 4, 7
+    W, b, mask = random_machine(n_units, density, rng)
+    pairs = np.nonzero(np.triu(mask, 1))
+    theta = pack_parameters(W, b, pairs)
+    V = np.array(list(itertools.product((0.0, 1.0), repeat=n_visible)))[::2]
+    weights = rng.random(V.shape[0])
+    weights /= weights.sum()
+    alpha = 0.3
+    loss, grad = exact_objective(theta, V, weights, mask, alpha)
+
+    def brute_loss(theta):
+        W = np.zeros((n_units, n_units))
+        W[pairs] = theta[: pairs[0].shape[0]]
+        W = W + W.T
+        b = theta[pairs[0].shape[0] :]
+        states = np.array(list(itertools.product((0.0, 1.0), repeat=n_units)))
+        logits = 0.5 * np.einsum("ij,jk,ik->i", states, W, states) + states @ b
+        log_z = logsumexp(logits)
+        log_p = [
+            logsumexp(logits[(states[:, :n_visible] == v).all(axis=1)]) - log_z
+            for v in V
+        ]
+        penalty = 0.5 * alpha * np.sum(theta[: pairs[0].shape[0]] ** 2)
+        return -weights @ np.array(log_p) + penalty
+
+    assert loss == pytest.approx(brute_loss(theta), abs=1e-10)
+    eps = 1e-6
+    for index in range(theta.shape[0]):
+        step = np.zeros_like(theta)
+        step[index] = eps
+        numeric = (brute_loss(theta + step) - brute_loss(theta - step)) / (2 * eps)
+        assert grad[index] == pytest.approx(numeric, abs=1e-7)

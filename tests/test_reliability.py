@@ -23,6 +23,7 @@ from brute_force import all_states
 from scipy.special import logsumexp
 
 import skbm._bm
+import skbm._hbm
 from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine, LogPartition
 from skbm._enumeration import BLOCK_BYTES
 
@@ -96,13 +97,19 @@ def test_failure_inside_training_changes_nothing(config, method, exception):
     model.score(X)
     reference = copy.deepcopy(model)
     before = pickle.dumps(model)
-    lbfgs = method == "fit" and config in ("bm-exact", "bm-pseudolikelihood")
+    lbfgs = method == "fit" and config in (
+        "bm-exact",
+        "bm-pseudolikelihood",
+        "hbm-exact",
+    )
     with pytest.MonkeyPatch.context() as monkeypatch:
         if lbfgs:
             # fit runs L-BFGS: fail inside its objective, after a few steps.
-            objective = config.removeprefix("bm-").replace("-", "_")
+            owner, objective = config.split("-", 1)
+            module = skbm._bm if owner == "bm" else skbm._hbm
+            objective = objective.replace("-", "_")
             calls = fail_after(
-                monkeypatch, skbm._bm, [f"{objective}_objective"], 3, exception
+                monkeypatch, module, [f"{objective}_objective"], 3, exception
             )
         else:
             # Fail on the third mini-batch, after two real updates (by the
