@@ -1,17 +1,21 @@
 """skbm: Boltzmann machines for scikit-learn, scored by their real log-likelihood."""
 
 from ._bm import BoltzmannMachine
+from ._categorical_bm import CategoricalBoltzmannMachine
 from ._hbm import HiddenBoltzmannMachine
 from ._log_partition import LogPartition
 from ._persistence import InconsistentVersionWarning
 from ._rbm import BernoulliRBM2
+from ._sequence_weights import sequence_weights
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BernoulliRBM2",
     "BoltzmannMachine",
+    "CategoricalBoltzmannMachine",
     "HiddenBoltzmannMachine",
     "InconsistentVersionWarning",
     "LogPartition",
+    "sequence_weights",
 ]

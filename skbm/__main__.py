@@ -19,10 +19,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 
-from . import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine
+from . import (
+    BernoulliRBM2,
+    BoltzmannMachine,
+    CategoricalBoltzmannMachine,
+    HiddenBoltzmannMachine,
+)
 
 # Pixels kept for the models whose exact scoring enumerates every visible unit.
 N_SUBSET_PIXELS = 16
+
+# Pixels of the categorical row: 3**8 = 6561 joint states, scored exactly.
+N_LEVEL_PIXELS = 8
 
 # Printed under the final table.
 LEGEND = """
@@ -38,6 +46,12 @@ def load_binary_digits():
     """scikit-learn's digits, binarized at pixel > 7 (bundled, no download)."""
     X, _ = load_digits(return_X_y=True)
     return (X > 7).astype(np.float64)
+
+
+def load_digit_levels():
+    """The digits' grey levels 0..16 as three categories: 0, 1-8 and 9-16."""
+    X, _ = load_digits(return_X_y=True)
+    return np.digitize(X, [1, 9])
 
 
 def _is_number(field):
@@ -313,16 +327,19 @@ def run(args):
                 raise ValueError(f"--save: could not write {args.save}: {exc}") from exc
             print(f"      saved to {args.save}")
 
+    if args.data is None:
+        rows.append(categorical_row(args, order[:N_LEVEL_PIXELS]))
+
     print()
     header = (
-        f"{'model':<31}{'data':<14}{'solver':<18}{'fit (s)':>9}  "
+        f"{'model':<31}{'data':<16}{'solver':<18}{'fit (s)':>9}  "
         f"{'held-out LL':>12}  ln Z"
     )
     print(header)
     print("-" * len(header))
     for label, data_label, solver, seconds, score, how in rows:
         print(
-            f"{label:<31}{data_label:<14}{solver:<18}{seconds:>9.2f}  "
+            f"{label:<31}{data_label:<16}{solver:<18}{seconds:>9.2f}  "
             f"{score:>12.3f}  {how}"
         )
     print(LEGEND)
@@ -330,8 +347,37 @@ def run(args):
     if subsets:
         print(
             f"Rows on different data (all features vs the {', '.join(sorted(subsets))}"
-            " of highest training\nvariance) are not comparable."
+            " of highest training\nvariance) are not comparable. 3-lvl: each pixel's "
+            "grey level 0-16 as three categories\n(0, 1-8, 9-16)."
         )
+
+
+def categorical_row(args, pixels):
+    """Fit the Potts model on three grey levels of a few pixels; a table row.
+
+    The same rows and split as the binary models, the pixels of highest
+    training variance, each pixel's grey level 0..16 read as one of three
+    categories (0, 1-8, 9-16).
+    """
+    levels = load_digit_levels()
+    L_train, L_test = train_test_split(levels, test_size=0.3, random_state=0)
+    columns = np.sort(pixels)
+    label = "CategoricalBoltzmannMachine"
+    data_label = f"{len(columns)} pixels 3-lvl"
+    model = CategoricalBoltzmannMachine(random_state=args.seed)
+    print(f"[+] fitting {label} ({model.solver}, {data_label}) ...")
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(L_train[:, columns])
+    seconds = time.perf_counter() - start
+    for warning in caught:
+        print(f"      note: {warning.message}")
+    score, how = describe_score(model, L_test[:, columns])
+    print(
+        f"      fitted in {seconds:.2f} s; held-out log-likelihood {score:.3f} ({how})"
+    )
+    return label, data_label, model.solver_, seconds, score, how
 
 
 def main(argv=None):

@@ -144,9 +144,12 @@ class AnnealingProblem:
     units_K, units_R : UnitType
         Unit types of the sampled and of the summed units.
     sampled : ndarray of int, default=None
-        Indices of the units of K among the machine's units; draws of all
-        units give the start states ``x[:, sampled]``. ``None`` means the
-        first ``n_K`` units.
+        Indices of the columns of K among the machine's columns; draws of
+        all units give the start states ``x[:, sampled]``. ``None`` means the
+        first ``n_K`` columns.
+    block_units : tuple of UnitType, default=None
+        The unit type of each block, when a unit spans several columns
+        (categorical units); ``None`` means ``units_K`` for every block.
     """
 
     W_KK: object
@@ -159,6 +162,13 @@ class AnnealingProblem:
     units_K: object
     units_R: object
     sampled: object = None
+    block_units: object = None
+
+    def units_of_blocks(self):
+        """The unit type of each block of K."""
+        if self.block_units is None:
+            return (self.units_K,) * len(self.blocks)
+        return self.block_units
 
     def log_z_base(self):
         """ln Z_0 = sum over all units of their cumulant at a, per chain if rows."""
@@ -196,6 +206,7 @@ class AnnealingProblem:
             self.units_K,
             self.units_R,
             self.sampled,
+            self.block_units,
         )
 
 
@@ -224,9 +235,13 @@ def machine_problem(coupling, intercept, base_logits, units):
     W = np.asarray(coupling, dtype=np.float64)
     b = np.asarray(intercept, dtype=np.float64)
     a = np.asarray(base_logits, dtype=np.float64)
-    adjacency = W != 0
-    K, R = independent_split(adjacency, range(b.shape[0]))
-    blocks = greedy_coloring(adjacency[np.ix_(K, K)]) if len(K) else []
+    graph = units.unit_graph(W != 0)
+    K_units, R_units = independent_split(graph, range(graph.shape[0]))
+    K, R = units.columns(K_units), units.columns(R_units)
+    units_K = units.restrict(K_units)
+    # Colour classes of the units of K, as columns of K.
+    classes = greedy_coloring(graph[np.ix_(K_units, K_units)]) if len(K_units) else []
+    blocks = tuple(units_K.columns(members) for members in classes)
     return AnnealingProblem(
         W_KK=W[np.ix_(K, K)],
         W_KR=W[np.ix_(K, R)],
@@ -234,10 +249,11 @@ def machine_problem(coupling, intercept, base_logits, units):
         b_R=b[R],
         a_K=a[K],
         a_R=a[R],
-        blocks=tuple(blocks),
-        units_K=units,
-        units_R=units,
+        blocks=blocks,
+        units_K=units_K,
+        units_R=units.restrict(R_units),
         sampled=K,
+        block_units=tuple(units_K.restrict(members) for members in classes),
     )
 
 
@@ -562,13 +578,15 @@ def anneal_generic(problem, states, betas, rng):
         if k == last:
             break
         summed = units_R.sample(field_R(new), rng)
-        for block in problem.blocks:
+        for block, block_units in zip(
+            problem.blocks, problem.units_of_blocks(), strict=True
+        ):
             block = np.asarray(block, dtype=np.intp)
             field = summed @ W_KR[block].T + b_K[..., block]
             if W_KK is not None:
                 field += x @ W_KK[:, block]
             field = new * field + (1 - new) * a_K[..., block]
-            x[:, block] = units_K.sample(field, rng)
+            x[:, block] = block_units.sample(field, rng)
     return log_w, x
 
 

@@ -31,7 +31,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._ais import (
     both_directions_log_weights,
@@ -188,8 +188,11 @@ class BaseBoltzmann(
         """Set the fitted parameters from the first data; return a SolverState."""
 
     @abstractmethod
-    def _train(self, X, rng, state, *, n_epochs):
+    def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
         """Train on ``X``; return the new fitted attributes as a dict.
+
+        ``sample_weight`` is None or the validated row weights (non-negative,
+        with a positive sum).
 
         Never changes ``self``: the parameters are new arrays and ``state``
         (a copy) is updated, and :meth:`_fit` commits both on success.
@@ -300,7 +303,7 @@ class BaseBoltzmann(
         return validate_units(self, X, reset=reset, units=self._visible_units)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model to the data X.
 
         Parameters
@@ -309,6 +312,12 @@ class BaseBoltzmann(
             Training data, binary or in [0, 1].
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row: a weight of k counts as k copies
+            of the row, a weight of 0 removes it. Deterministic solvers weigh
+            the objective; stochastic ones draw the rows of every epoch with
+            probabilities proportional to the weights. ``None`` weighs the
+            rows equally.
 
         Returns
         -------
@@ -324,9 +333,9 @@ class BaseBoltzmann(
         >>> model.coupling_.shape, model.intercept_.shape
         ((2, 2), (2,))
         """
-        return self._fit(X, first_call=True)
+        return self._fit(X, first_call=True, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Fit the model on one more chunk of data, mini-batch by mini-batch.
 
         The first call initialises the model from ``X``; later calls continue
@@ -338,6 +347,10 @@ class BaseBoltzmann(
             Training data, binary or in [0, 1].
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights: the pass draws its rows with
+            replacement, with probabilities proportional to them, so that
+            the expected gradient is the weighted one.
 
         Returns
         -------
@@ -357,20 +370,32 @@ class BaseBoltzmann(
         >>> model.components_.shape
         (3, 6)
         """
-        return self._partial_fit(X)
+        return self._partial_fit(X, sample_weight)
 
     # Not named partial_fit: _fit_context would then validate the parameters
     # of the first call only, and parameters set between calls must be valid
     # too.
     @_fit_context(prefer_skip_nested_validation=True)
-    def _partial_fit(self, X):
+    def _partial_fit(self, X, sample_weight=None):
         first_call = not hasattr(self, "n_features_in_")
-        return self._fit(X, first_call=first_call, n_epochs=1)
+        return self._fit(
+            X, first_call=first_call, n_epochs=1, sample_weight=sample_weight
+        )
 
     @atomic
-    def _fit(self, X, *, first_call, n_epochs=None):
+    def _fit(self, X, *, first_call, n_epochs=None, sample_weight=None):
         X = self._validate_units(X, reset=first_call)
-        self._update_ais_base(X, first_call=first_call)
+        if sample_weight is not None:
+            # Non-negative, finite, one per row; a zero weight drops its row.
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    f"{type(self).__name__}: the sample weights sum to zero; give "
+                    "at least one row a positive weight."
+                )
+        self._update_ais_base(X, first_call=first_call, sample_weight=sample_weight)
         if first_call:
             rng = make_generator(self.random_state)
             state = self._initialize(X, rng)
@@ -381,19 +406,27 @@ class BaseBoltzmann(
             rng.bit_generator.state = self._rng_state
             self._fitted_parameters()
             state = self._continue(X, rng, self._solver_state.copy())
-        attributes = self._train(X, rng, state, n_epochs=n_epochs)
+        attributes = self._train(
+            X, rng, state, n_epochs=n_epochs, sample_weight=sample_weight
+        )
         for name, value in attributes.items():
             setattr(self, name, value)
         self._solver_state = state
         self._rng_state = rng.bit_generator.state
         return self
 
-    def _minimize(self, objective, theta, args):
+    def _minimize(self, objective, theta, args, l1=0.0, n_l1=0):
         """Minimise a deterministic objective by L-BFGS (solvers of ``fit``).
 
         Runs at most ``max_iter`` iterations and stops when no gradient
         component exceeds ``tol``; warns with a ConvergenceWarning when it
         stops otherwise, and prints the result when ``verbose``.
+
+        An L1 penalty ``l1 * sum |theta[:n_l1]|`` is handled exactly: each
+        of those entries is the difference of two non-negative variables,
+        on which the penalty is linear, and L-BFGS-B keeps them at their
+        bound of zero where the penalty wins, so the entries are exactly
+        zero (not the near-zeros of a subgradient method).
 
         Parameters
         ----------
@@ -403,6 +436,10 @@ class BaseBoltzmann(
             Flat starting parameters.
         args : tuple
             Further arguments of ``objective``.
+        l1 : float, default=0.0
+            Strength of the L1 penalty.
+        n_l1 : int, default=0
+            Number of leading entries of ``theta`` it applies to.
 
         Returns
         -------
@@ -410,12 +447,31 @@ class BaseBoltzmann(
             The optimiser's result (``x``, ``fun``, ``nit``).
         """
         start = time.time()
+        bounds = None
+        fun = objective
+        if l1 > 0 and n_l1:
+            n_rest = theta.shape[0] - n_l1
+
+            def fun(z, *args):
+                theta = np.concatenate([z[:n_l1] - z[n_l1 : 2 * n_l1], z[2 * n_l1 :]])
+                loss, grad = objective(theta, *args)
+                pair = grad[:n_l1]
+                return loss + l1 * z[: 2 * n_l1].sum(), np.concatenate(
+                    [pair + l1, l1 - pair, grad[n_l1:]]
+                )
+
+            head = theta[:n_l1]
+            theta = np.concatenate(
+                [np.maximum(head, 0), np.maximum(-head, 0), theta[n_l1:]]
+            )
+            bounds = [(0, None)] * (2 * n_l1) + [(None, None)] * n_rest
         result = minimize(
-            objective,
+            fun,
             theta,
             args=args,
             jac=True,
             method="L-BFGS-B",
+            bounds=bounds,
             options={
                 "maxiter": self.max_iter,
                 "gtol": self.tol,
@@ -438,6 +494,9 @@ class BaseBoltzmann(
                 f"iterations, objective = {result.fun:.6f}, "
                 f"time = {time.time() - start:.2f}s"
             )
+        if bounds is not None:
+            z = result.x
+            result.x = np.concatenate([z[:n_l1] - z[n_l1 : 2 * n_l1], z[2 * n_l1 :]])
         return result
 
     def _working_order(self, X):
@@ -482,6 +541,7 @@ class BaseBoltzmann(
         learning_rate,
         momentum=0.0,
         shuffle=True,
+        sample_weight=None,
     ):
         """Stochastic gradient ascent on the log-likelihood, epoch by epoch.
 
@@ -505,6 +565,11 @@ class BaseBoltzmann(
             Heavy-ball momentum; the velocity persists across calls.
         shuffle : bool, default=True
             Whether to visit the rows in a fresh random order each epoch.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Row weights. An epoch then draws ``n_samples`` rows with
+            replacement, each with probability proportional to its weight,
+            so that the expected gradient of every mini-batch is the
+            weighted one.
 
         Returns
         -------
@@ -530,7 +595,12 @@ class BaseBoltzmann(
         n_samples = X.shape[0]
         for epoch in range(n_epochs):
             start = time.time()
-            permutation = rng.permutation(n_samples) if shuffle else None
+            if sample_weight is not None:
+                permutation = rng.choice(
+                    n_samples, n_samples, p=sample_weight / sample_weight.sum()
+                )
+            else:
+                permutation = rng.permutation(n_samples) if shuffle else None
             n_batches = -(-n_samples // batch_size)
             for index, batch in enumerate(gen_batches(n_samples, batch_size)):
                 rate = (
@@ -538,7 +608,7 @@ class BaseBoltzmann(
                     if callable(learning_rate)
                     else learning_rate
                 )
-                rows = X[permutation[batch]] if shuffle else X[batch]
+                rows = X[batch] if permutation is None else X[permutation[batch]]
                 step(params, rows, rng, rate, momentum, state)
             self._check_divergence(params, epoch + 1)
             if self.verbose:
@@ -641,16 +711,21 @@ class BaseBoltzmann(
     # ------------------------------------------------------------------
     # Annealed importance sampling
     # ------------------------------------------------------------------
-    def _update_ais_base(self, X, *, first_call):
+    def _update_ais_base(self, X, *, first_call, sample_weight=None):
         """Keep the running mean of the visible units over all training rows.
 
         The AIS base model is made of independent visible units at these
-        means. ``fit`` (and the first ``partial_fit``) restart the mean;
-        later ``partial_fit`` calls fold their rows in, so the base model
-        reflects all the data seen, whatever order it came in.
+        means (weighted by ``sample_weight`` when given). ``fit`` (and the
+        first ``partial_fit``) restart the mean; later ``partial_fit`` calls
+        fold their rows in, so the base model reflects all the data seen,
+        whatever order it came in.
         """
-        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-        count = X.shape[0]
+        if sample_weight is None:
+            mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+            count = X.shape[0]
+        else:
+            count = float(sample_weight.sum())
+            mean = np.asarray(X.T @ sample_weight, dtype=np.float64).ravel() / count
         if not first_call and hasattr(self, "_ais_base_count"):
             total = self._ais_base_count + count
             mean = (self._ais_base_mean * self._ais_base_count + mean * count) / total
@@ -828,7 +903,7 @@ class BaseBoltzmann(
         family = self._model()
         return self._chunked(X, family.unnormalized_log_proba, family)
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood of the samples, in nats.
 
         Parameters
@@ -837,11 +912,13 @@ class BaseBoltzmann(
             Data, binary or in [0, 1].
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the mean; ``None`` weighs the rows equally.
 
         Returns
         -------
         score : float
-            Mean of :meth:`score_samples`.
+            Mean of :meth:`score_samples` (weighted by ``sample_weight``).
 
         Examples
         --------
@@ -854,7 +931,13 @@ class BaseBoltzmann(
         >>> bool(np.isclose(model.score(X), model.score_samples(X).mean()))
         True
         """
-        return float(np.mean(self.score_samples(X)))
+        log_p = self.score_samples(X)
+        if sample_weight is None:
+            return float(np.mean(log_p))
+        sample_weight = _check_sample_weight(
+            sample_weight, log_p, dtype=np.float64, ensure_non_negative=True
+        )
+        return float(np.average(log_p, weights=sample_weight))
 
     # ------------------------------------------------------------------
     # Transforming and sampling

@@ -323,10 +323,10 @@ class BoltzmannMachine(BaseBoltzmann):
         n_features = X.shape[1]
         self.solver_ = self._resolve_solver(n_features)
         dtype = X.dtype
-        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
         # Start from the independent-units fit: zero couplings, intercepts at
-        # the log-odds of the data means (clipped, so constant units stay
-        # finite).
+        # the log-odds of the (weighted) data means, those of the AIS base
+        # (clipped, so constant units stay finite).
+        mean = self._ais_base_mean
         self.coupling_ = np.zeros((n_features, n_features), dtype=dtype)
         self.intercept_ = self._visible_units.base_field(mean).astype(dtype)
         self.n_iter_ = 0
@@ -365,9 +365,9 @@ class BoltzmannMachine(BaseBoltzmann):
             units=self._visible_units,
         )
 
-    def _train(self, X, rng, state, *, n_epochs):
+    def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
         if n_epochs is None and self.solver_ in ("exact", "pseudolikelihood"):
-            return self._fit_lbfgs(X)
+            return self._fit_lbfgs(X, sample_weight)
         n_epochs = self.n_iter if n_epochs is None else n_epochs
         params = self._sgd_epochs(
             X,
@@ -376,25 +376,27 @@ class BoltzmannMachine(BaseBoltzmann):
             n_epochs=n_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            sample_weight=sample_weight,
         )
         return {**params, "n_iter_": self.n_iter_ + n_epochs}
 
-    def _fit_lbfgs(self, X):
+    def _fit_lbfgs(self, X, sample_weight=None):
         """Minimise the exact or pseudo negative log-likelihood by L-BFGS."""
         n_features = X.shape[1]
+        weight = None if sample_weight is None else sample_weight / sample_weight.sum()
         if self.solver_ == "exact":
             fun = exact_objective
-            args = (*data_statistics(X), self.alpha)
+            args = (*data_statistics(X, weight), self.alpha)
         else:
             fun = pseudolikelihood_objective
             # The data are visited in blocks, never copied whole: each
             # distinct row once, weighted by its frequency, when binary rows
-            # repeat, all rows otherwise.
-            first, counts = _distinct_rows(X)
+            # repeat (and no weights are given), all rows otherwise.
+            first, counts = (None, None) if weight is not None else _distinct_rows(X)
             if first is not None and len(first) < X.shape[0]:
                 args = (X, self.alpha, counts / X.shape[0], first)
             else:
-                args = (X, self.alpha)
+                args = (X, self.alpha, weight)
         theta = pack_parameters(self.coupling_, self.intercept_)
         result = self._minimize(fun, theta, args)
         coupling, intercept = unpack_parameters(result.x, n_features)

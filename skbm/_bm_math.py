@@ -30,7 +30,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from . import _enumeration
 from ._ais import machine_problem
-from ._bernoulli_units import BERNOULLI, softplus
+from ._bernoulli_units import BERNOULLI
 from ._enumeration import draw_codes
 from ._exact import SplitSum
 from ._family import ModelFamily
@@ -79,14 +79,13 @@ def bm_energy(X, coupling, intercept):
 
 
 def _free_sum(coupling, intercept, adjacency, units=BERNOULLI):
-    n_units = np.asarray(intercept).shape[0]
-    adjacency = coupling_graph(coupling, adjacency)
-    enumerated, summed = independent_split(adjacency, range(n_units))
+    graph = units.unit_graph(coupling_graph(coupling, adjacency))
+    enumerated, summed = independent_split(graph, range(graph.shape[0]))
     empty = np.zeros((1, 0))
     return SplitSum(empty, coupling, intercept, np.arange(0), enumerated, summed, units)
 
 
-def bm_log_partition(coupling, intercept, adjacency=None, n_jobs=None):
+def bm_log_partition(coupling, intercept, adjacency=None, n_jobs=None, units=BERNOULLI):
     """Exact ln Z, enumerating all units but a greedy independent set.
 
     The units of the independent set are summed in closed form, so a
@@ -104,6 +103,8 @@ def bm_log_partition(coupling, intercept, adjacency=None, n_jobs=None):
     n_jobs : int, default=None
         joblib threads over the enumeration blocks; the result is the same
         for any value.
+    units : UnitType, default=BERNOULLI
+        The unit type of the layer of all units (see :mod:`skbm._units`).
 
     Returns
     -------
@@ -117,10 +118,11 @@ def bm_log_partition(coupling, intercept, adjacency=None, n_jobs=None):
     >>> round(bm_log_partition(np.zeros((3, 3)), np.zeros(3)), 6)  # ln 8
     2.079442
     """
-    return float(_free_sum(coupling, intercept, adjacency).log_sum(n_jobs)[0])
+    sums = _free_sum(coupling, intercept, adjacency, units)
+    return float(sums.log_sum(n_jobs)[0])
 
 
-def bm_moments(coupling, intercept, adjacency=None):
+def bm_moments(coupling, intercept, adjacency=None, units=BERNOULLI):
     """Exact ln Z, E[x] and E[x x^T] (the negative phase), by enumeration.
 
     Parameters
@@ -131,6 +133,8 @@ def bm_moments(coupling, intercept, adjacency=None):
         Intercepts.
     adjacency : ndarray of bool of shape (n_units, n_units), default=None
         Which couplings may be nonzero; ``None`` means ``coupling != 0``.
+    units : UnitType, default=BERNOULLI
+        The unit type of the layer of all units.
 
     Returns
     -------
@@ -141,13 +145,19 @@ def bm_moments(coupling, intercept, adjacency=None):
     second_moment : ndarray of shape (n_units, n_units)
         E[x x^T], float64; its diagonal equals ``mean``.
     """
-    sums = _free_sum(coupling, intercept, adjacency)
+    sums = _free_sum(coupling, intercept, adjacency, units)
     log_sum, _, mean, second = sums.statistics(np.ones(1))
     return float(log_sum[0]), mean, second
 
 
 def bm_exact_sample(
-    coupling, intercept, n_samples, rng, adjacency=None, dtype=np.float64
+    coupling,
+    intercept,
+    n_samples,
+    rng,
+    adjacency=None,
+    dtype=np.float64,
+    units=BERNOULLI,
 ):
     """Independent exact draws of all units from P(x).
 
@@ -168,20 +178,23 @@ def bm_exact_sample(
         Which couplings may be nonzero; ``None`` means ``coupling != 0``.
     dtype : dtype, default=np.float64
         Dtype of the returned draws.
+    units : UnitType, default=BERNOULLI
+        The unit type of the layer of all units.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_units)
         Binary draws.
     """
-    sums = _free_sum(coupling, intercept, adjacency)
+    sums = _free_sum(coupling, intercept, adjacency, units)
     log_weights = sums.log_weights()
     codes = draw_codes(log_weights, n_samples, rng)
-    states = sums.units.states(codes, sums.enumerated.shape[0])
+    units_k = sums.units_k
+    states = units_k.states(codes, units_k.n_units(sums.enumerated.shape[0]))
     field = sums.field_r + states @ sums.W_kr
     X = np.empty((n_samples, sums.n_units), dtype=dtype)
     X[:, sums.enumerated] = states
-    X[:, sums.summed] = sums.units.sample(field, rng)
+    X[:, sums.summed] = sums.units_r.sample(field, rng)
     return X
 
 
@@ -285,16 +298,21 @@ class MachineFamily(ModelFamily):
         return -bm_energy(dense(X), self.coupling, self.intercept)
 
     def enumeration_bits(self):
-        return self.units.state_bits(self.coupling.shape[0])
+        return self.units.state_bits(self.units.n_units(self.coupling.shape[0]))
 
     def exact_log_partition(self, n_jobs=None):
         return bm_log_partition(
-            self.coupling, self.intercept, self.adjacency, n_jobs=n_jobs
+            self.coupling, self.intercept, self.adjacency, n_jobs, self.units
         )
 
     def exact_sample(self, n_samples, rng):
         return bm_exact_sample(
-            self.coupling, self.intercept, n_samples, rng, self.adjacency
+            self.coupling,
+            self.intercept,
+            n_samples,
+            rng,
+            self.adjacency,
+            units=self.units,
         )
 
     def start_chains(self, n_chains, rng):
@@ -303,18 +321,19 @@ class MachineFamily(ModelFamily):
         )
 
     def gibbs_blocks(self):
-        """Colour classes of the coupling graph, resampled in turn."""
-        return cached_coloring(coupling_graph(self.coupling, self.adjacency))
+        """Colour classes of the units' graph, resampled in turn.
+
+        Returns the columns of each class and the unit type of each class.
+        """
+        graph = self.units.unit_graph(coupling_graph(self.coupling, self.adjacency))
+        classes = cached_coloring(graph)
+        columns = [self.units.columns(units) for units in classes]
+        return columns, [self.units.restrict(units) for units in classes]
 
     def sweep(self, states, n_sweeps, rng):
+        blocks, units = self.gibbs_blocks()
         return gibbs_sweeps(
-            states,
-            self.coupling,
-            self.intercept,
-            n_sweeps,
-            rng,
-            self.gibbs_blocks(),
-            self.units,
+            states, self.coupling, self.intercept, n_sweeps, rng, blocks, units
         )
 
     def annealing_problem(self):
@@ -327,7 +346,9 @@ class MachineFamily(ModelFamily):
         return {"coupling_": second, "intercept_": mean}
 
     def model_statistics(self):
-        _, mean, second = bm_moments(self.coupling, self.intercept, self.adjacency)
+        _, mean, second = bm_moments(
+            self.coupling, self.intercept, self.adjacency, self.units
+        )
         return {"coupling_": second, "intercept_": mean}
 
     def chain_statistics(self, chains):
@@ -454,7 +475,7 @@ def _float64_blocks(X, rows=None):
         yield batch, block
 
 
-def data_statistics(X):
+def data_statistics(X, sample_weight=None):
     """Sufficient statistics of the data: mean of x and of x x^T.
 
     Computed block by block (see :func:`_float64_blocks`): sparse data stay
@@ -464,24 +485,47 @@ def data_statistics(X):
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_units)
         Unit values.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative row weights; ``None`` weighs the rows equally. The
+        statistics are weighted means.
 
     Returns
     -------
     mean : ndarray of shape (n_units,)
         Column means, float64.
     second_moment : ndarray of shape (n_units, n_units)
-        ``X^T X / n_samples``, float64.
+        ``X^T X / n_samples`` (weighted: ``X^T diag(w) X / sum(w)``), float64.
     """
     n_samples, n_units = X.shape
     total = np.zeros(n_units)
     cross = np.zeros((n_units, n_units))
-    for _, block in _float64_blocks(X):
-        total += np.asarray(block.sum(axis=0)).ravel()
-        cross += dense(safe_sparse_dot(block.T, block))
-    return total / n_samples, cross / n_samples
+    for batch, block in _float64_blocks(X):
+        if sample_weight is None:
+            total += np.asarray(block.sum(axis=0)).ravel()
+            cross += dense(safe_sparse_dot(block.T, block))
+        else:
+            weight = np.asarray(sample_weight, dtype=np.float64)[batch]
+            weighted = (
+                sp.diags(weight) @ block
+                if sp.issparse(block)
+                else (block * weight[:, None])
+            )
+            total += np.asarray(weighted.sum(axis=0)).ravel()
+            cross += dense(safe_sparse_dot(block.T, weighted))
+    norm = n_samples if sample_weight is None else float(np.sum(sample_weight))
+    return total / norm, cross / norm
 
 
-def exact_objective(theta, data_mean, data_second, alpha):
+def exact_objective(
+    theta,
+    data_mean,
+    data_second,
+    alpha,
+    *,
+    units=BERNOULLI,
+    pairs=None,
+    alpha_fields=0.0,
+):
     """Mean negative log-likelihood and its gradient, exact by enumeration.
 
     The objective is
@@ -503,6 +547,12 @@ def exact_objective(theta, data_mean, data_second, alpha):
         Mean of x x^T over the data.
     alpha : float
         L2 penalty on the couplings.
+    units : UnitType, default=BERNOULLI
+        The unit type of the layer of all units.
+    pairs : tuple of two ndarray of int, default=None
+        The coupled pairs of columns, see :func:`pack_parameters`.
+    alpha_fields : float, default=0.0
+        L2 penalty on the intercepts.
 
     Returns
     -------
@@ -512,26 +562,31 @@ def exact_objective(theta, data_mean, data_second, alpha):
         Its gradient with respect to ``theta``.
     """
     n_units = data_mean.shape[0]
-    coupling, intercept = unpack_parameters(theta, n_units)
-    log_z, model_mean, model_second = bm_moments(coupling, intercept)
-    n_pairs = n_units * (n_units - 1) // 2
-    weights = theta[:n_pairs]
-    loss = (
-        log_z
-        - 0.5 * np.sum(coupling * data_second)
-        - intercept @ data_mean
-        + 0.5 * alpha * weights @ weights
-    )
-    grad = pack_gradient(model_second - data_second, model_mean - data_mean)
-    grad[:n_pairs] += alpha * weights
+    coupling, intercept = unpack_parameters(theta, n_units, pairs)
+    log_z, model_mean, model_second = bm_moments(coupling, intercept, units=units)
+    loss = log_z - 0.5 * np.sum(coupling * data_second) - intercept @ data_mean
+    grad = pack_gradient(model_second - data_second, model_mean - data_mean, pairs)
+    return _penalised(loss, grad, theta, alpha, alpha_fields, n_units)
+
+
+def _penalised(loss, grad, theta, alpha, alpha_fields, n_units):
+    """Add L2 penalties on the couplings and on the intercepts (the last
+    ``n_units`` entries of ``theta``) to a loss and its gradient."""
+    weights, fields = theta[:-n_units] if n_units else theta, theta[-n_units:]
+    loss += 0.5 * alpha * weights @ weights
+    grad[: weights.shape[0]] += alpha * weights
+    if alpha_fields:
+        loss += 0.5 * alpha_fields * fields @ fields
+        grad[weights.shape[0] :] += alpha_fields * fields
     return float(loss), grad
 
 
-def _pseudolikelihood_block(block, coupling, intercept, weight):
+def _pseudolikelihood_block(block, coupling, intercept, weight, units=BERNOULLI):
     """Weighted ln PL of one float64 block of rows, and its gradient terms.
 
     Returns the weighted sum of ln PL over the rows, ``block^T residual`` and
-    the column sums of the weighted residuals ``(x - expit(a)) * weight``.
+    the column sums of the weighted residuals ``(x - E[x | a]) * weight``
+    (E[x | a] = expit(a) for {0,1} units, the unit type's mean in general).
     """
     field = safe_sparse_dot(block, coupling)
     field += intercept
@@ -542,27 +597,29 @@ def _pseudolikelihood_block(block, coupling, intercept, weight):
             weights=block.data * field[row, block.indices],
             minlength=block.shape[0],
         )
-        log_pl = weight @ (own - softplus(field).sum(axis=1))
-        residual = expit(field, out=field)
+        log_pl = weight @ (own - units.cumulant(field).sum(axis=1))
+        residual = expit(field, out=field) if units.logistic else units.mean(field)
         np.negative(residual, out=residual)
         residual[row, block.indices] += block.data  # canonical: no repeats
     else:
-        terms = block * field
-        terms -= softplus(field)
-        log_pl = weight @ np.sum(terms, axis=1)
-        del terms
-        residual = expit(field, out=field)
+        own = np.einsum("ij,ij->i", block, field)
+        log_pl = weight @ (own - units.cumulant(field).sum(axis=1))
+        residual = expit(field, out=field) if units.logistic else units.mean(field)
         np.subtract(block, residual, out=residual)
     residual *= weight[:, None]
     return log_pl, safe_sparse_dot(block.T, residual), residual.sum(axis=0)
 
 
-def pseudolikelihood_gradients(X, coupling, intercept, sample_weight=None, rows=None):
+def pseudolikelihood_gradients(
+    X, coupling, intercept, sample_weight=None, rows=None, units=BERNOULLI
+):
     """Mean log pseudo-likelihood of the rows and its gradient.
 
-    ln PL(x) = sum_i ln P(x_i | x_rest) = sum_i x_i a_i - softplus(a_i),
-    with the field a = x W + b. For values in [0, 1] this is the expected
-    log conditional likelihood of a unit that is 1 with that probability.
+    ln PL(x) = sum_i ln P(x_i | x_rest) = sum_i x_i . a_i - cumulant(a_i),
+    with the field a = x W + b: softplus(a_i) for {0,1} units, the logsumexp
+    over a unit's block of one-hot columns for categorical units. For values
+    in [0, 1] of {0,1} units this is the expected log conditional likelihood
+    of a unit that is 1 with that probability.
 
     The rows are visited in blocks of bounded size (see
     :func:`_float64_blocks`), whose fields and residuals are computed in
@@ -585,6 +642,8 @@ def pseudolikelihood_gradients(X, coupling, intercept, sample_weight=None, rows=
         Indices of the rows of ``X`` to use, each weighed by the matching
         entry of ``sample_weight`` (for example one row of each distinct
         value); ``None`` means all rows.
+    units : UnitType, default=BERNOULLI
+        The unit type of the layer of all units.
 
     Returns
     -------
@@ -608,7 +667,7 @@ def pseudolikelihood_gradients(X, coupling, intercept, sample_weight=None, rows=
         else:
             weight = sample_weight[batch]
         block_pl, block_cross, block_intercept = _pseudolikelihood_block(
-            block, coupling, intercept, weight
+            block, coupling, intercept, weight, units
         )
         log_pl += block_pl
         # w_ij enters the fields of both i (times x_j) and j (times x_i).
@@ -619,7 +678,17 @@ def pseudolikelihood_gradients(X, coupling, intercept, sample_weight=None, rows=
     return float(log_pl), grad_coupling, grad_intercept
 
 
-def pseudolikelihood_objective(theta, X, alpha, sample_weight=None, rows=None):
+def pseudolikelihood_objective(
+    theta,
+    X,
+    alpha,
+    sample_weight=None,
+    rows=None,
+    *,
+    units=BERNOULLI,
+    pairs=None,
+    alpha_fields=0.0,
+):
     """Mean negative log pseudo-likelihood and its gradient, for L-BFGS.
 
     The objective is -1/N sum_n sum_i ln P(x_i^n | x_rest^n) +
@@ -639,6 +708,12 @@ def pseudolikelihood_objective(theta, X, alpha, sample_weight=None, rows=None):
         Row weights summing to 1; ``None`` weighs the rows equally.
     rows : ndarray of int, default=None
         Indices of the rows of ``X`` to use; ``None`` means all rows.
+    units : UnitType, default=BERNOULLI
+        The unit type of the layer of all units.
+    pairs : tuple of two ndarray of int, default=None
+        The coupled pairs of columns, see :func:`pack_parameters`.
+    alpha_fields : float, default=0.0
+        L2 penalty on the intercepts.
 
     Returns
     -------
@@ -648,13 +723,9 @@ def pseudolikelihood_objective(theta, X, alpha, sample_weight=None, rows=None):
         Its gradient with respect to ``theta``.
     """
     n_units = X.shape[1]
-    coupling, intercept = unpack_parameters(theta, n_units)
+    coupling, intercept = unpack_parameters(theta, n_units, pairs)
     log_pl, grad_coupling, grad_intercept = pseudolikelihood_gradients(
-        X, coupling, intercept, sample_weight, rows
+        X, coupling, intercept, sample_weight, rows, units
     )
-    n_pairs = n_units * (n_units - 1) // 2
-    weights = theta[:n_pairs]
-    loss = -log_pl + 0.5 * alpha * weights @ weights
-    grad = -pack_gradient(grad_coupling, grad_intercept)
-    grad[:n_pairs] += alpha * weights
-    return float(loss), grad
+    grad = -pack_gradient(grad_coupling, grad_intercept, pairs)
+    return _penalised(-log_pl, grad, theta, alpha, alpha_fields, n_units)

@@ -60,20 +60,27 @@ class SplitSum:
         Symmetric couplings with a zero diagonal.
     intercept : ndarray of shape (n_units,)
         Intercepts.
-    clamped, enumerated, summed : ndarray of int
-        A partition of the units; no two units of ``summed`` are coupled.
+    clamped : ndarray of int
+        Columns of the clamped units (those of ``V``).
+    enumerated, summed : ndarray of int
+        The free units, as units of the layer ``units`` (for {0,1} units,
+        unit j is column j); no two units of ``summed`` are coupled.
     units : UnitType
-        The unit type of the free units (enumerated and summed).
+        The unit type of the free units (enumerated and summed): a layer
+        whose units ``enumerated`` and ``summed`` name.
     """
 
     def __init__(self, V, coupling, intercept, clamped, enumerated, summed, units):
         W = np.asarray(coupling, dtype=np.float64)
         b = np.asarray(intercept, dtype=np.float64)
         V = np.asarray(V, dtype=np.float64)
-        c, k, r = (
-            np.asarray(part, dtype=np.intp) for part in (clamped, enumerated, summed)
-        )
         self.V, self.n_units, self.units = V, b.shape[0], units
+        # The free units as units of the layer ``units`` and as columns.
+        self.units_k = units.restrict(enumerated)
+        self.units_r = units.restrict(summed)
+        c = np.asarray(clamped, dtype=np.intp)
+        k = units.columns(enumerated)
+        r = units.columns(summed)
         self.clamped, self.enumerated, self.summed = c, k, r
         # Row by row (einsum), as V @ b may round a row differently with
         # the number of rows.
@@ -85,32 +92,37 @@ class SplitSum:
         # fields and means of R, the log weights and the probabilities.
         n_rows = V.shape[0]
         width = n_rows * (2 * r.shape[0] + 2)
-        n_k = k.shape[0]
-        per_block = next(state_ranges(units.n_joint_states(n_k), n_k, width))[1]
+        units_k = self.units_k
+        n_k = np.asarray(enumerated).shape[0]
+        n_states = units_k.n_joint_states(n_k)
+        per_block = next(state_ranges(n_states, k.shape[0], width))[1]
         n_low = 0
-        while n_low < n_k and units.n_joint_states(n_low + 1) <= min(
+        while n_low < n_k and units_k.n_joint_states(n_low + 1) <= min(
             per_block, LOW_STATES
         ):
             n_low += 1
-        low, high = k[:n_low], k[n_low:]
+        self.units_high = units_k.restrict(np.arange(n_low, n_k))
+        self.n_high_units = n_k - n_low
+        n_low_columns = units_k.columns(np.arange(n_low)).shape[0]
+        low, high = k[:n_low_columns], k[n_low_columns:]
         self.low, self.high = low, high
-        L = units.states(np.arange(units.n_joint_states(n_low)), n_low)
+        L = units_k.states(np.arange(units_k.n_joint_states(n_low)), n_low)
         self.low_states = L
         # Per row and low state: the base, the low part's fields and
         # quadratic form; per low state, its contribution to the fields on
         # R and on the high units.
         self.low_logits = (
             base[:, None]
-            + field_k[:, :n_low] @ L.T
+            + field_k[:, :n_low_columns] @ L.T
             + _quadratic(L, W[np.ix_(low, low)])
         )
         self.low_field_r = L @ W[np.ix_(low, r)]
         self.low_field_high = L @ W[np.ix_(low, high)]
-        self.field_high = field_k[:, n_low:]
+        self.field_high = field_k[:, n_low_columns:]
         self.W_hh = W[np.ix_(high, high)]
         self.W_hr = W[np.ix_(high, r)]
         self.W_kr = W[np.ix_(k, r)]
-        n_high = units.n_joint_states(high.shape[0])
+        n_high = self.units_high.n_joint_states(self.n_high_units)
         self.bounds = list(state_ranges(n_high, high.shape[0], width * L.shape[0]))
 
     def block(self, start, stop):
@@ -121,8 +133,8 @@ class SplitSum:
         fields on the summed units (n_rows, n_high_states, n_low_states,
         n_summed).
         """
-        units = self.units
-        H = units.states(np.arange(start, stop, dtype=np.int64), self.high.shape[0])
+        codes = np.arange(start, stop, dtype=np.int64)
+        H = self.units_high.states(codes, self.n_high_units)
         high_logits = self.field_high @ H.T + _quadratic(H, self.W_hh)
         cross = H @ self.low_field_high.T
         logits = (
@@ -133,7 +145,7 @@ class SplitSum:
             + (H @ self.W_hr)[None, :, None, :]
             + self.low_field_r[None, None, :, :]
         )
-        logits += units.cumulant(field).sum(axis=3)
+        logits += self.units_r.cumulant(field).sum(axis=3)
         return logits, H, field
 
     def log_weights(self):
@@ -189,7 +201,7 @@ class SplitSum:
         for bounds in self.bounds:
             logits, H, field = first if single else self.block(*bounds)
             proba = np.exp(logits - log_sum[:, None, None])
-            mean_r = self.units.mean(field)
+            mean_r = self.units_r.mean(field)
             proba_r = proba[..., None] * mean_r  # (rows, high, low, summed)
             low_mass += proba.sum(axis=1)
             high_mean += proba.sum(axis=2) @ H
@@ -230,7 +242,8 @@ class SplitSum:
             ]
         )
         # The diagonal, E[x_i^2], never enters a gradient (the coupling
-        # diagonal is zero); it is set to E[x_i], its value for {0,1}
-        # units.
+        # diagonal is zero); it is set to E[x_i], its value for {0,1} and
+        # one-hot units. (Pairs of columns of one categorical unit in R are
+        # not meaningful either: their couplings are zero.)
         second[np.diag_indices(n_units)] = mean
         return log_sum, expectation, mean, second

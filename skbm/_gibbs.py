@@ -102,8 +102,8 @@ def gibbs_sweeps(
     blocks : list of ndarray of int
         Independent sets covering the units to update, for example from
         :func:`skbm._graph.greedy_coloring`.
-    units : UnitType
-        The unit type of the machine.
+    units : UnitType or list of UnitType
+        The unit type of the machine, or of each block.
     free : ndarray of bool of shape (n_units,), default=None
         Units allowed to change; the others stay clamped. ``None`` means all.
     beta : float, default=1.0
@@ -117,10 +117,14 @@ def gibbs_sweeps(
     dtype = states.dtype if states.dtype in (np.float32, np.float64) else np.float64
     dtype = np.dtype(dtype)
     states = np.array(states, dtype=dtype)
+    if not isinstance(units, (list, tuple)):
+        units = [units] * len(blocks)
     if free is not None:
         free = np.asarray(free, dtype=bool)
         blocks = [block[free[block]] for block in blocks]
-    blocks = [np.asarray(block) for block in blocks if len(block)]
+    kept = [index for index, block in enumerate(blocks) if len(block)]
+    blocks = [np.asarray(blocks[index]) for index in kept]
+    units = [units[index] for index in kept]
     field = machine_fields(coupling, intercept, blocks, dtype, beta)
     return block_gibbs(states, n_sweeps, rng, blocks, field, units)
 

@@ -369,9 +369,9 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
     def _check_structure(self, params):
         check_couplings(params["coupling_"], type(self).__name__)
 
-    def _train(self, X, rng, state, *, n_epochs):
+    def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
         if n_epochs is None and self.solver_ == "exact":
-            return self._fit_lbfgs(X)
+            return self._fit_lbfgs(X, sample_weight)
         n_epochs = self.n_iter if n_epochs is None else n_epochs
         params = self._sgd_epochs(
             X,
@@ -381,6 +381,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             momentum=self.momentum,
+            sample_weight=sample_weight,
         )
         # Enforce the structure on a new array (also after assignments).
         coupling = params["coupling_"]
@@ -388,15 +389,18 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         params["coupling_"] = coupling.astype(params["intercept_"].dtype)
         return {**params, "n_iter_": self.n_iter_ + n_epochs}
 
-    def _fit_lbfgs(self, X):
+    def _fit_lbfgs(self, X, sample_weight=None):
         """Maximise the exact likelihood by L-BFGS over the masked couplings."""
-        # Each distinct row once, weighted by its frequency.
-        rows, counts = np.unique(
-            dense(X).astype(np.float64), axis=0, return_counts=True
+        # Each distinct row once, weighted by its (weighted) frequency.
+        rows, inverse = np.unique(
+            dense(X).astype(np.float64), axis=0, return_inverse=True
+        )
+        weights = np.bincount(
+            np.ravel(inverse), weights=sample_weight, minlength=rows.shape[0]
         )
         pairs = np.nonzero(np.triu(self._mask, 1))
         theta = pack_parameters(self.coupling_, self.intercept_, pairs)
-        args = (rows, counts / X.shape[0], self._mask, self.alpha)
+        args = (rows, weights / weights.sum(), self._mask, self.alpha)
         result = self._minimize(exact_objective, theta, args)
         n_units = self._mask.shape[0]
         coupling, intercept = unpack_parameters(result.x, n_units, pairs)

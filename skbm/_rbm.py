@@ -283,7 +283,7 @@ class BernoulliRBM2(BaseBoltzmann):
         # sgd_step's products are fastest on Fortran-ordered weights.
         return "F" if self._fused(X) else "C"
 
-    def _train(self, X, rng, state, *, n_epochs):
+    def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
         # The fused update's sigmoid lets exp overflow to inf where P = 0
         # exactly; the warning is silenced here, once (see _conditional).
         with np.errstate(over="ignore"):
@@ -296,6 +296,7 @@ class BernoulliRBM2(BaseBoltzmann):
                 learning_rate=self._learning_rate_schedule(n_epochs),
                 momentum=self.momentum,
                 shuffle=self.shuffle,
+                sample_weight=sample_weight,
             )
         return {**params, "h_samples_": state.chains}
 

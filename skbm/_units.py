@@ -164,3 +164,26 @@ class UnitType(ABC):
     def states(self, codes, n_units, dtype=None):
         """The joint states with integer codes ``codes``, one row each."""
         raise ValueError(f"{self.name} units cannot be enumerated.")
+
+    # ------------------------------------------------------------------
+    # Layer structure: units and their columns
+    # ------------------------------------------------------------------
+    # By default a unit is one column and the type holds no per-unit data,
+    # as for {0,1} and Gaussian units. A type whose units span several
+    # columns (a one-hot block per categorical unit) describes one layer
+    # and overrides these.
+    def n_units(self, n_columns):
+        """Number of units in a layer of ``n_columns`` columns of this type."""
+        return n_columns
+
+    def columns(self, units):
+        """Column indices of the units ``units`` (int array), in order."""
+        return np.asarray(units, dtype=np.intp)
+
+    def restrict(self, units):
+        """The unit type of the layer made of the units ``units``."""
+        return self
+
+    def unit_graph(self, adjacency):
+        """Which units are coupled, from a boolean column adjacency."""
+        return np.asarray(adjacency, dtype=bool)

@@ -11,6 +11,7 @@ from brute_force import all_states, brute_neg_energy
 from scipy.special import expit, logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn_checks import expected_failed_checks
 
 import skbm
 import skbm._hbm as hbm_module
@@ -409,7 +410,8 @@ def test_failed_partial_fit_changes_nothing():
 
 # The default instance is checked in test_common.py.
 @parametrize_with_checks(
-    [HiddenBoltzmannMachine(n_components=3, connectivity="restricted", solver="pcd")]
+    [HiddenBoltzmannMachine(n_components=3, connectivity="restricted", solver="pcd")],
+    expected_failed_checks=expected_failed_checks,
 )
 @pytest.mark.filterwarnings("ignore:Values above 1 in data")
 def test_sklearn_compatible(estimator, check):
