@@ -764,12 +764,15 @@ class BaseBoltzmann(
     def _ais_log_partition(self, family):
         """Forward and reverse AIS estimates of ln Z as a LogPartition."""
         problem = family.annealing_problem()
-        betas = default_betas(self.ais_betas)
+        # Python ints: a numpy uint8 count would overflow in the products
+        # that size the chains.
+        n_runs, n_betas = int(self.ais_runs), int(self.ais_betas)
+        betas = default_betas(n_betas)
         seed = self._score_seed()
         log_z_base = float(problem.log_z_base())
         sample_target, start = family.target_sampler(problem)
         forward, reverse = both_directions_log_weights(
-            problem, betas, self.ais_runs, seed, sample_target, n_jobs=self.n_jobs
+            problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
         )
         forward += log_z_base
         log_z, low, high, ess = weight_summary(forward)
@@ -779,8 +782,8 @@ class BaseBoltzmann(
             log_z=log_z,
             method="ais",
             interval=(low, high),
-            n_runs=self.ais_runs,
-            n_betas=self.ais_betas,
+            n_runs=n_runs,
+            n_betas=n_betas,
             ess=ess,
             reverse_log_z=reverse_log_z,
             reverse_interval=(log_z_base - reverse_high, log_z_base - reverse_low),

@@ -136,6 +136,12 @@ class BoltzmannMachine(BaseBoltzmann):
         L2 penalty on the couplings: the objective is the mean negative
         log-(pseudo-)likelihood plus ``alpha / 2 * sum_{i<j} w_ij ** 2``.
         The intercepts are not penalised.
+    l1_ratio : float, default=0.0
+        Share of L1 in the coupling penalty, which becomes
+        ``alpha * ((1 - l1_ratio) / 2 * sum w_ij ** 2 + l1_ratio * sum |w_ij|)``.
+        The L-BFGS fits solve the L1 part exactly (L-BFGS-B on split
+        variables), so couplings it removes are exactly zero; stochastic
+        updates ("pcd", :meth:`partial_fit`) apply only the L2 part.
     max_iter : int, default=200
         Maximum number of L-BFGS iterations ("exact", "pseudolikelihood").
     tol : float, default=1e-5
@@ -252,6 +258,7 @@ class BoltzmannMachine(BaseBoltzmann):
         **BaseBoltzmann._parameter_constraints,
         "solver": [StrOptions({"auto", "exact", "pseudolikelihood", "pcd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -268,6 +275,7 @@ class BoltzmannMachine(BaseBoltzmann):
         *,
         solver="auto",
         alpha=1e-4,
+        l1_ratio=0.0,
         max_iter=200,
         tol=1e-5,
         learning_rate=0.05,
@@ -284,6 +292,7 @@ class BoltzmannMachine(BaseBoltzmann):
     ):
         self.solver = solver
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.max_iter = max_iter
         self.tol = tol
         self.learning_rate = learning_rate
@@ -384,9 +393,10 @@ class BoltzmannMachine(BaseBoltzmann):
         """Minimise the exact or pseudo negative log-likelihood by L-BFGS."""
         n_features = X.shape[1]
         weight = None if sample_weight is None else sample_weight / sample_weight.sum()
+        l2 = self.alpha * (1 - self.l1_ratio)
         if self.solver_ == "exact":
             fun = exact_objective
-            args = (*data_statistics(X, weight), self.alpha)
+            args = (*data_statistics(X, weight), l2)
         else:
             fun = pseudolikelihood_objective
             # The data are visited in blocks, never copied whole: each
@@ -394,11 +404,13 @@ class BoltzmannMachine(BaseBoltzmann):
             # repeat (and no weights are given), all rows otherwise.
             first, counts = (None, None) if weight is not None else _distinct_rows(X)
             if first is not None and len(first) < X.shape[0]:
-                args = (X, self.alpha, counts / X.shape[0], first)
+                args = (X, l2, counts / X.shape[0], first)
             else:
-                args = (X, self.alpha, weight)
+                args = (X, l2, weight)
         theta = pack_parameters(self.coupling_, self.intercept_)
-        result = self._minimize(fun, theta, args)
+        n_pairs = n_features * (n_features - 1) // 2
+        l1 = self.alpha * self.l1_ratio
+        result = self._minimize(fun, theta, args, l1=l1, n_l1=n_pairs)
         coupling, intercept = unpack_parameters(result.x, n_features)
         dtype = self.coupling_.dtype
         return {
@@ -431,7 +443,7 @@ class BoltzmannMachine(BaseBoltzmann):
             grad_coupling = (difference + difference.T) / 2
             grad_intercept = data["intercept_"] - model["intercept_"]
             np.fill_diagonal(grad_coupling, 0.0)
-        grad_coupling -= self.alpha * coupling
+        grad_coupling -= self.alpha * (1 - self.l1_ratio) * coupling
         return {
             "coupling_": grad_coupling.astype(dtype, copy=False),
             "intercept_": grad_intercept.astype(dtype, copy=False),

@@ -110,6 +110,12 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         ``alpha / 2 * sum_{i<j} w_ij ** 2``. The intercepts are not
         penalised. Without it, a machine with hidden units can fit a few
         rows by couplings that grow without bound.
+    l1_ratio : float, default=0.0
+        Share of L1 in the coupling penalty, which becomes
+        ``alpha * ((1 - l1_ratio) / 2 * sum w_ij ** 2 + l1_ratio * sum |w_ij|)``.
+        The L-BFGS fits solve the L1 part exactly (L-BFGS-B on split
+        variables), so couplings it removes are exactly zero; stochastic
+        updates ("pcd", :meth:`partial_fit`) apply only the L2 part.
     max_iter : int, default=200
         Maximum number of L-BFGS iterations of "exact" in :meth:`fit`.
     tol : float, default=1e-5
@@ -211,6 +217,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
     }
@@ -230,6 +237,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         n_gibbs_steps=1,
         momentum=0.5,
         alpha=1e-4,
+        l1_ratio=0.0,
         max_iter=200,
         tol=1e-5,
         score_method="auto",
@@ -249,6 +257,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         self.n_gibbs_steps = n_gibbs_steps
         self.momentum = momentum
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.max_iter = max_iter
         self.tol = tol
         self.score_method = score_method
@@ -400,8 +409,12 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         )
         pairs = np.nonzero(np.triu(self._mask, 1))
         theta = pack_parameters(self.coupling_, self.intercept_, pairs)
-        args = (rows, weights / weights.sum(), self._mask, self.alpha)
-        result = self._minimize(exact_objective, theta, args)
+        l2 = self.alpha * (1 - self.l1_ratio)
+        args = (rows, weights / weights.sum(), self._mask, l2)
+        l1 = self.alpha * self.l1_ratio
+        result = self._minimize(
+            exact_objective, theta, args, l1=l1, n_l1=pairs[0].shape[0]
+        )
         n_units = self._mask.shape[0]
         coupling, intercept = unpack_parameters(result.x, n_units, pairs)
         dtype = self.intercept_.dtype
@@ -424,7 +437,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         # Exactly symmetric, so that the couplings stay exactly symmetric.
         grad_W = np.where(self._mask, (difference + difference.T) / 2, 0.0)
         if self.alpha:
-            grad_W -= self.alpha * W
+            grad_W -= self.alpha * (1 - self.l1_ratio) * W
         grad_b = data["intercept_"] - model["intercept_"]
         return {
             "coupling_": grad_W.astype(W.dtype),
@@ -473,8 +486,8 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         if self.score_method == "exact" or hidden_bits <= MAX_HIDDEN_SUM_BITS:
             return None
         return (
-            self.ais_runs,
-            default_betas(self.ais_betas),
+            int(self.ais_runs),
+            default_betas(int(self.ais_betas)),
             self._score_seed(),
             self.n_jobs,
         )

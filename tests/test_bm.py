@@ -337,3 +337,17 @@ def test_gibbs_sample_beyond_enumeration():
     for i in range(0, n_units, 2):
         _, proba, _ = brute_distribution(W[i : i + 2, i : i + 2], b[i : i + 2])
         assert total_variation(draws[:, i : i + 2], pair_states, proba) < 0.04
+
+
+@pytest.mark.parametrize("solver", ["exact", "pseudolikelihood"])
+def test_l1_ratio_gives_exact_zeros_and_keeps_the_planted_pair(solver):
+    rng = np.random.default_rng(21)
+    X = (rng.random((400, 6)) < 0.5).astype(float)
+    X[:, 1] = np.where(rng.random(400) < 0.9, X[:, 0], X[:, 1])
+    sparse = BoltzmannMachine(solver=solver, alpha=0.05, l1_ratio=1.0).fit(X)
+    dense = BoltzmannMachine(solver=solver).fit(X)
+    upper = np.triu_indices(6, 1)
+    assert abs(sparse.coupling_[0, 1]) > 1.0
+    assert np.sum(sparse.coupling_[upper] == 0.0) >= 10
+    assert not np.any(dense.coupling_[upper] == 0.0)
+    np.testing.assert_array_equal(sparse.coupling_, sparse.coupling_.T)

@@ -333,6 +333,9 @@ def common():
 def lbfgs():
     """The parameters of the L-BFGS solvers of fit."""
     return {
+        "l1_ratio": reals(
+            0, 1, low_closed=True, high_closed=True, up_to=1.0, special=[0.5]
+        ),
         "max_iter": counts(1, 20),
         "tol": reals(
             0, None, low_closed=True, high_closed=False, up_to=1.0, special=[1e-5]

@@ -416,3 +416,16 @@ def test_failed_partial_fit_changes_nothing():
 @pytest.mark.filterwarnings("ignore:Values above 1 in data")
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_l1_ratio_gives_exact_zero_couplings():
+    rng = np.random.default_rng(22)
+    X = (rng.random((200, 4)) < 0.5).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = HiddenBoltzmannMachine(
+            n_components=2, alpha=0.2, l1_ratio=1.0, random_state=0
+        ).fit(X)
+    assert model.solver_ == "exact"
+    upper = np.triu_indices(6, 1)
+    assert np.sum(model.coupling_[upper] == 0.0) >= 5

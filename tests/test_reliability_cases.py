@@ -286,3 +286,17 @@ def test_mixed_column_names_get_scikit_learns_advice():
 def test_negative_values_message_says_how_to_fix():
     with pytest.raises(ValueError, match="Negative values in data.*MinMaxScaler"):
         BernoulliRBM2(n_iter=1).fit(-X6)
+
+
+def test_small_numpy_integer_ais_settings_do_not_overflow():
+    # Found by the set_params hypothesis suite: ais_runs=np.uint8(2) sized
+    # the AIS chains in uint8 arithmetic, which wrapped to zero.
+    X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(float)
+    small = BoltzmannMachine(ais_runs=np.uint8(2), ais_betas=np.uint8(20))
+    plain = BoltzmannMachine(ais_runs=2, ais_betas=20)
+    scores = [
+        model.set_params(score_method="ais", random_state=0).fit(X).score(X)
+        for model in (small, plain)
+    ]
+    assert np.isfinite(scores[0])
+    assert scores[0] == scores[1]
