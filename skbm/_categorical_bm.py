@@ -592,10 +592,11 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
     def coupling_norms(self, apc=True):
         """Coupling strength of every pair of features: the contact map of DCA.
 
-        The Frobenius norm of each block J_ij of ``coupling_`` (in the
-        zero-sum gauge), with the average-product correction
-        F_ij - F_i. F_.j / F_.. (Dunn et al. 2008) when ``apc``, where the
-        means run over the other features.
+        The Frobenius norm F_ij of each block J_ij of ``coupling_`` (in the
+        zero-sum gauge), with the average-product correction of Dunn et al.
+        (2008) when ``apc``: ``F_ij - mean_i * mean_j / mean``, where
+        ``mean_i`` is the mean of row i over the other features and
+        ``mean`` that of all pairs.
 
         Parameters
         ----------

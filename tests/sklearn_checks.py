@@ -1,5 +1,7 @@
 """Which of scikit-learn's estimator checks fail for skbm, and why."""
 
+import sklearn
+
 SAMPLE_WEIGHT_CHECKS = (
     "check_sample_weight_equivalence_on_dense_data",
     "check_sample_weight_equivalence_on_sparse_data",
@@ -34,4 +36,11 @@ def expected_failed_checks(estimator):
         reason = SAMPLE_WEIGHT_REASONS["BernoulliRBM2"]
     else:
         reason = SAMPLE_WEIGHT_REASONS[name]
-    return dict.fromkeys(SAMPLE_WEIGHT_CHECKS, reason)
+    failing = dict.fromkeys(SAMPLE_WEIGHT_CHECKS, reason)
+    old = tuple(int(part) for part in sklearn.__version__.split(".")[:2]) < (1, 7)
+    if name == "CategoricalBoltzmannMachine" and old:
+        # scikit-learn 1.6's check subtracts a float mean in place from the
+        # int32 codes it makes for categorical estimators, and fails before
+        # calling fit; later versions pass.
+        failing["check_positive_only_tag_during_fit"] = "a bug of the check in 1.6"
+    return failing
