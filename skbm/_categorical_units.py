@@ -179,6 +179,19 @@ class CategoricalUnits(UnitType):
         total = np.add.reduceat(weights, _segment_starts(self.offsets), axis=-1)
         return weights / self._expand(total)
 
+    def cumulant_and_mean(self, field):
+        """The logsumexp and the softmax of each block, from one exp pass."""
+        field = np.asarray(field, dtype=np.float64)
+        blocks = self._blocks(field)
+        if blocks is None or not self.n_categories.size:
+            return self.cumulant(field), self.mean(field)
+        top = blocks.max(axis=-1, keepdims=True)
+        weights = np.subtract(blocks, top)
+        np.exp(weights, out=weights)
+        total = weights.sum(axis=-1, keepdims=True)
+        weights /= total
+        return (top + np.log(total))[..., 0], weights.reshape(field.shape)
+
     def sample(self, field, rng):
         """One state per unit, drawn from the softmax of its block of fields."""
         dtype = field.dtype if field.dtype in (np.float32, np.float64) else np.float64

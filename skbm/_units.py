@@ -129,6 +129,21 @@ class UnitType(ABC):
     def mean(self, field):
         """E[x | f], the gradient of the cumulant, of shape of ``field``."""
 
+    def cumulant_and_mean(self, field):
+        """Both :meth:`cumulant` and :meth:`mean` of one field.
+
+        Unit types whose two share work (a softmax and its logsumexp) compute
+        them in one pass; the default calls the two.
+
+        Returns
+        -------
+        cumulant : ndarray of shape (..., n_units)
+            As :meth:`cumulant`.
+        mean : ndarray of the shape of ``field``
+            As :meth:`mean`, float64.
+        """
+        return self.cumulant(field), self.mean(field)
+
     @abstractmethod
     def sample(self, field, rng):
         """Draws of x given its field, in the dtype of ``field``."""

@@ -241,7 +241,7 @@ def test_convergence_warning(small_data):
     # It names the user's line, also from inside a grid search.
     assert [w.filename for w in record] == [__file__]
     search = GridSearchCV(
-        BoltzmannMachine(solver="pseudolikelihood", max_iter=1), {"alpha": [1e-3]}
+        BoltzmannMachine(solver="exact", max_iter=1), {"alpha": [1e-3]}
     )
     with pytest.warns(ConvergenceWarning, match="did not converge") as record:
         search.fit(small_data)
