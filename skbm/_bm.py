@@ -144,8 +144,9 @@ class BoltzmannMachine(BaseBoltzmann):
         Share of L1 in the coupling penalty, which becomes
         ``alpha * ((1 - l1_ratio) / 2 * sum w_ij ** 2 + l1_ratio * sum |w_ij|)``.
         The L-BFGS fits solve the L1 part exactly (L-BFGS-B on split
-        variables), so couplings it removes are exactly zero; stochastic
-        updates ("pcd", :meth:`partial_fit`) apply only the L2 part.
+        variables), and stochastic updates ("pcd", :meth:`partial_fit`) by
+        a proximal step (a soft threshold after each update), so couplings
+        it removes are exactly zero.
     max_iter : int, default=200
         Maximum number of L-BFGS iterations ("exact", "pseudolikelihood").
         A "pseudolikelihood" fit whose Hessian is cheap (n_samples *

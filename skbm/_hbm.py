@@ -114,8 +114,9 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         Share of L1 in the coupling penalty, which becomes
         ``alpha * ((1 - l1_ratio) / 2 * sum w_ij ** 2 + l1_ratio * sum |w_ij|)``.
         The L-BFGS fits solve the L1 part exactly (L-BFGS-B on split
-        variables), so couplings it removes are exactly zero; stochastic
-        updates ("pcd", :meth:`partial_fit`) apply only the L2 part.
+        variables), and stochastic updates ("pcd", :meth:`partial_fit`) by
+        a proximal step (a soft threshold after each update), so couplings
+        it removes are exactly zero.
     max_iter : int, default=200
         Maximum number of L-BFGS iterations of "exact" in :meth:`fit`.
     tol : float, default=1e-5

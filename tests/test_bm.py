@@ -351,3 +351,28 @@ def test_l1_ratio_gives_exact_zeros_and_keeps_the_planted_pair(solver):
     assert np.sum(sparse.coupling_[upper] == 0.0) >= 10
     assert not np.any(dense.coupling_[upper] == 0.0)
     np.testing.assert_array_equal(sparse.coupling_, sparse.coupling_.T)
+
+
+def test_l1_ratio_in_stochastic_updates_is_a_proximal_step():
+    # Full-batch partial_fit of solver="exact" is proximal gradient descent
+    # on the exact objective: it meets the L-BFGS-B optimum, zeros included.
+    rng = np.random.default_rng(21)
+    X = (rng.random((400, 6)) < 0.5).astype(float)
+    X[:, 1] = np.where(rng.random(400) < 0.9, X[:, 0], X[:, 1])
+    params = dict(solver="exact", alpha=0.05, l1_ratio=1.0)
+    reference = BoltzmannMachine(**params, tol=1e-8).fit(X)
+    proximal = BoltzmannMachine(**params, batch_size=400, learning_rate=2.0)
+    for _ in range(1500):
+        proximal.partial_fit(X)
+    upper = np.triu_indices(6, 1)
+    np.testing.assert_array_equal(
+        proximal.coupling_[upper] == 0.0, reference.coupling_[upper] == 0.0
+    )
+    np.testing.assert_allclose(proximal.coupling_, reference.coupling_, atol=1e-3)
+    # PCD leaves exact zeros too; without L1 it leaves none.
+    pcd = BoltzmannMachine(solver="pcd", alpha=0.05, l1_ratio=1.0, random_state=0)
+    pcd.fit(X)
+    assert np.sum(pcd.coupling_[upper] == 0.0) >= 3  # 5 here; chain noise
+    assert pcd.coupling_[0, 1] > 0.3
+    plain = BoltzmannMachine(solver="pcd", alpha=0.05, random_state=0).fit(X)
+    assert not np.any(plain.coupling_[upper] == 0.0)

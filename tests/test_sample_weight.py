@@ -133,3 +133,26 @@ def test_stochastic_epochs_draw_rows_by_weight(make, monkeypatch):
     assert rows.shape[0] == 40
     kept = {tuple(row) for row in X[:20].tolist()}
     assert all(tuple(row) in kept for row in rows.tolist())
+
+
+def test_pseudolikelihood_scale_is_the_hessian_diagonal_at_the_start():
+    # At zero couplings and fields at the data's log-odds (where the L-BFGS
+    # fits start) the preconditioner is the inverse square root of the
+    # Hessian's diagonal.
+    from skbm._bm_math import (
+        data_statistics,
+        pack_parameters,
+        pseudolikelihood_hessian,
+        pseudolikelihood_scale,
+    )
+
+    rng = np.random.default_rng(3)
+    X = (rng.random((60, 5)) < [0.1, 0.3, 0.5, 0.7, 0.05]).astype(float)
+    weight = rng.random(60)
+    weight /= weight.sum()
+    mean, second = data_statistics(X, weight)
+    theta = pack_parameters(np.zeros((5, 5)), np.log(mean / (1 - mean)))
+    diagonal = np.diagonal(pseudolikelihood_hessian(theta, X, 0.2, weight))
+    np.testing.assert_allclose(
+        pseudolikelihood_scale(mean, second, 0.2), diagonal**-0.5, rtol=1e-10
+    )
