@@ -46,9 +46,9 @@ the weights of :func:`skbm.sequence_weights` (identity 0.8):
   tol = 1e-3) and at the estimator's defaults (alpha = alpha_fields = 1e-3,
   tol = 1e-5, chosen by held-out likelihood on small models). Its contact
   score is ``coupling_norms(apc=True)``. The benchmark settings were chosen
-  on this problem: a field penalty of 0.01 (or 0.001) converged in 40 (96)
-  iterations at tol = 1e-4 to a precision of 0.96 (0.98), no penalty in 18
-  iterations at tol = 1e-3 to 1.0.
+  on this problem, by the ``--sweep`` rows: a field penalty of 0.01 or
+  0.001 took 38 or 45 iterations to a precision of 0.96 or 0.98, none 15
+  iterations to 1.0.
 - The anchor, asymmetric plmDCA with scikit-learn: for each site i, a
   multinomial ``LogisticRegression(solver="lbfgs")`` of the site's code on
   the one-hot encoding of the other 49 sites (a sparse CSR matrix, as

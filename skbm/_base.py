@@ -454,7 +454,7 @@ class BaseBoltzmann(
             A diagonal preconditioner: L-BFGS runs on ``theta / scale``,
             which with ``scale`` near the inverse square root of the
             Hessian's diagonal evens out the curvature of rare and common
-            statistics (24 iterations instead of 59 to ``tol=1e-4`` on the
+            statistics (25 iterations instead of 59 to ``tol=1e-4`` on the
             contact benchmark's Potts model). It stops when no component of
             the scaled gradient exceeds ``tol * min(scale)``, which implies
             the unscaled criterion.

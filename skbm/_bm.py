@@ -1,5 +1,6 @@
 """BoltzmannMachine: the fully visible Boltzmann machine."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -177,8 +178,9 @@ class BoltzmannMachine(BaseBoltzmann):
         Intermediate inverse temperatures of each AIS run.
     n_jobs : int, default=None
         joblib workers for the AIS runs, and threads over the blocks of the
-        exact ln Z; the score is the same for any value. ``None`` means 1
-        unless in a joblib context.
+        exact ln Z and over the row blocks of the pseudo-likelihood fit; the
+        score is the same for any value, the fit up to rounding. ``None``
+        means 1 unless in a joblib context.
     verbose : int, default=0
         Print the training mean log-likelihood after each epoch ("pcd",
         :meth:`partial_fit`), or the final penalised objective of L-BFGS.
@@ -407,7 +409,7 @@ class BoltzmannMachine(BaseBoltzmann):
             fun = exact_objective
             args = (*data_statistics(X, weight), l2)
         else:
-            fun = pseudolikelihood_objective
+            fun = partial(pseudolikelihood_objective, n_jobs=self.n_jobs)
             # The data are visited in blocks, never copied whole: each
             # distinct row once, weighted by its frequency, when binary rows
             # repeat (and no weights are given), all rows otherwise.

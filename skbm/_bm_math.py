@@ -22,17 +22,21 @@ couplings above the diagonal (``np.triu_indices(n, 1)`` order) followed by
 the intercepts; :func:`pack_parameters` and :func:`unpack_parameters` convert.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.special import expit
 from sklearn.utils import gen_batches
 from sklearn.utils.extmath import safe_sparse_dot
+from threadpoolctl import threadpool_limits
 
 from . import _enumeration
 from ._ais import machine_problem
 from ._bernoulli_units import BERNOULLI
-from ._enumeration import draw_codes
+from ._enumeration import draw_codes, map_blocks
 from ._exact import SplitSum
 from ._family import ModelFamily
 from ._gibbs import gibbs_sweeps, independent_draws
@@ -458,22 +462,31 @@ def _float64_blocks(X, rows=None):
     block : {ndarray, CSR matrix} of shape (batch size, n_units)
         The rows, float64.
     """
-    if sp.issparse(X):
-        X = X.tocsr()
-        keep_sparse = X.nnz <= _SPARSE_DENSITY * X.shape[0] * X.shape[1]
-    else:
-        X = np.asarray(X)
+    X, keep_sparse = _blockable(X)
     n_rows = X.shape[0] if rows is None else len(rows)
     for batch in gen_batches(n_rows, _block_rows(X.shape[1])):
-        block = X[batch] if rows is None else X[rows[batch]]
-        if not sp.issparse(block):
-            block = np.asarray(block, dtype=np.float64)
-        elif keep_sparse:
-            block = block.astype(np.float64)  # a copy: summed in place
-            block.sum_duplicates()
-        else:
-            block = block.toarray().astype(np.float64, copy=False)
-        yield batch, block
+        yield batch, _float64_block(X, keep_sparse, batch, rows)
+
+
+def _blockable(X):
+    """``X`` as CSR or an array, and whether its blocks stay sparse."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return X, X.nnz <= _SPARSE_DENSITY * X.shape[0] * X.shape[1]
+    return np.asarray(X), False
+
+
+def _float64_block(X, keep_sparse, batch, rows=None):
+    """One block of :func:`_float64_blocks`: rows ``batch`` of X (or of
+    ``X[rows]``) in float64, canonical CSR or dense."""
+    block = X[batch] if rows is None else X[rows[batch]]
+    if not sp.issparse(block):
+        return np.asarray(block, dtype=np.float64)
+    if keep_sparse:
+        block = block.astype(np.float64)  # a copy: summed in place
+        block.sum_duplicates()
+        return block
+    return block.toarray().astype(np.float64, copy=False)
 
 
 def data_statistics(X, sample_weight=None):
@@ -622,7 +635,7 @@ def _pseudolikelihood_block(block, coupling, intercept, weight, units=BERNOULLI)
 
 
 def pseudolikelihood_gradients(
-    X, coupling, intercept, sample_weight=None, rows=None, units=BERNOULLI
+    X, coupling, intercept, sample_weight=None, rows=None, units=BERNOULLI, n_jobs=None
 ):
     """Mean log pseudo-likelihood of the rows and its gradient.
 
@@ -655,6 +668,10 @@ def pseudolikelihood_gradients(
         value); ``None`` means all rows.
     units : UnitType, default=BERNOULLI
         The unit type of the layer of all units.
+    n_jobs : int, default=None
+        Threads over the blocks of rows (joblib, shared memory), each with
+        one BLAS thread; ``None`` means 1 unless in a joblib context. The
+        result is the same for any value up to the order of a sum.
 
     Returns
     -------
@@ -669,19 +686,29 @@ def pseudolikelihood_gradients(
     n_rows = np.shape(X)[0] if rows is None else len(rows)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    log_pl = 0.0
-    cross = np.zeros(coupling.shape)
-    grad_intercept = np.zeros(intercept.shape)
-    for batch, block in _float64_blocks(X, rows):
+    X, keep_sparse = _blockable(X)
+    bounds = [
+        (batch.start, batch.stop)
+        for batch in gen_batches(n_rows, _block_rows(X.shape[1]))
+    ]
+
+    def block_terms(start, stop):
+        batch = slice(start, stop)
         if sample_weight is None:
-            weight = np.full(block.shape[0], 1.0 / n_rows)
+            weight = np.full(stop - start, 1.0 / n_rows)
         else:
             weight = sample_weight[batch]
-        block_pl, block_cross, block_intercept = _pseudolikelihood_block(
-            block, coupling, intercept, weight, units
-        )
-        log_pl += block_pl
-        # w_ij enters the fields of both i (times x_j) and j (times x_i).
+        block = _float64_block(X, keep_sparse, batch, rows)
+        return _pseudolikelihood_block(block, coupling, intercept, weight, units)
+
+    threads = min(effective_n_jobs(n_jobs), len(bounds))
+    with threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext():
+        terms = map_blocks(block_terms, bounds, threads)
+    log_pl = sum(term[0] for term in terms)
+    # w_ij enters the fields of both i (times x_j) and j (times x_i).
+    cross = np.zeros(coupling.shape)
+    grad_intercept = np.zeros(intercept.shape)
+    for _, block_cross, block_intercept in terms:
         cross += block_cross
         grad_intercept += block_intercept
     grad_coupling = cross + cross.T
@@ -740,6 +767,7 @@ def pseudolikelihood_objective(
     units=BERNOULLI,
     pairs=None,
     alpha_fields=0.0,
+    n_jobs=None,
 ):
     """Mean negative log pseudo-likelihood and its gradient, for L-BFGS.
 
@@ -766,6 +794,9 @@ def pseudolikelihood_objective(
         The coupled pairs of columns, see :func:`pack_parameters`.
     alpha_fields : float, default=0.0
         L2 penalty on the intercepts.
+    n_jobs : int, default=None
+        Threads over the blocks of rows, see
+        :func:`pseudolikelihood_gradients`.
 
     Returns
     -------
@@ -777,7 +808,7 @@ def pseudolikelihood_objective(
     n_units = X.shape[1]
     coupling, intercept = unpack_parameters(theta, n_units, pairs)
     log_pl, grad_coupling, grad_intercept = pseudolikelihood_gradients(
-        X, coupling, intercept, sample_weight, rows, units
+        X, coupling, intercept, sample_weight, rows, units, n_jobs
     )
     grad = -pack_gradient(grad_coupling, grad_intercept, pairs)
     return _penalised(-log_pl, grad, theta, alpha, alpha_fields, n_units)

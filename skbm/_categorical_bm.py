@@ -125,7 +125,8 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
         Intermediate inverse temperatures of each AIS run.
     n_jobs : int, default=None
         joblib workers for the AIS runs, and threads over the blocks of the
-        exact ln Z; the score is the same for any value.
+        exact ln Z and over the row blocks of the pseudo-likelihood fit; the
+        score is the same for any value, the fit up to rounding.
     verbose : int, default=0
         Print the training progress.
     random_state : int, RandomState instance or None, default=None
@@ -179,14 +180,15 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
     **Contact prediction** asks for stronger coupling penalties than
     density estimation. On ``benchmarks/potts_contacts.py`` (10,000
     sequences of 50 sites, q = 21, 50 contacts; pseudo-likelihood, one
-    thread), the top-50 precision of ``coupling_norms()`` and the L-BFGS
-    iterations were: ``alpha=0.1, alpha_fields=0, tol=1e-3``: 1.00 in 18
-    iterations (about 23 s); ``alpha_fields=0.01``: 0.96 in 27;
-    ``alpha=0.03`` or ``0.01`` with ``alpha_fields=0.01``: 0.98 in 35;
-    ``alpha=0.3`` or ``1``: 0.92. A field penalty slows the fit and costs
-    precision there, so leave fields unpenalised, as scikit-learn leaves
-    intercepts (the field of a state that never occurs then falls until its
-    gradient is below ``tol``).
+    thread), the top-50 precision of ``coupling_norms()``, the L-BFGS
+    iterations and the fit times were: ``alpha=0.1, alpha_fields=0,
+    tol=1e-3``: 1.00 in 15 iterations (21 s; 1.00 in 25 and 32 s at
+    ``tol=1e-4``); ``alpha=0.03``: 1.00 in 26; ``alpha=0.3``: 0.98 in 6;
+    ``alpha_fields=0.001`` or ``0.01``: 0.98 in 45 or 0.96 in 38; the
+    defaults: 0.84, stopped at ``max_iter=200`` after 237 s. A field penalty
+    slows the fit and costs precision there, so leave fields unpenalised, as
+    scikit-learn leaves intercepts (the field of a state that never occurs
+    then falls until its gradient is below ``tol``).
 
     **L1.** Each coupling is written w = u - v with u, v >= 0, on which the
     L1 penalty alpha * l1_ratio * (u + v) is linear; L-BFGS-B keeps u and v
@@ -461,7 +463,9 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
         else:
 
             def objective(theta, X, weight):
-                return pseudolikelihood_objective(theta, X, l2, weight, **keywords)
+                return pseudolikelihood_objective(
+                    theta, X, l2, weight, n_jobs=self.n_jobs, **keywords
+                )
 
             # A one-hot of q >= 10 states is at most 10% ones: as CSR, the
             # products cost n_rows * n_features * sum(q) instead of

@@ -308,3 +308,21 @@ def test_recovers_a_known_potts_model(known_potts, solver, params, bound):
     model = CategoricalBoltzmannMachine(solver=solver, **params).fit(X)
     assert model.solver_ == solver
     assert np.abs(model.coupling_ - W)[coupled].max() < bound
+
+
+def test_pseudolikelihood_threads_over_row_blocks_give_the_same_fit(monkeypatch):
+    from skbm import _enumeration
+
+    # Blocks of 7 rows: 50 rows make 8 blocks, shared by 2 threads.
+    monkeypatch.setattr(_enumeration, "BLOCK_BYTES", 8 * 12 * 7)
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(q, size=50) for q in (3, 4, 5)])
+    weight = rng.random(50)
+    fits = [
+        CategoricalBoltzmannMachine(solver="pseudolikelihood", n_jobs=n_jobs).fit(
+            X, sample_weight=weight
+        )
+        for n_jobs in (None, 2)
+    ]
+    np.testing.assert_array_equal(fits[0].coupling_, fits[1].coupling_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
