@@ -194,8 +194,8 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
     L1 penalty alpha * l1_ratio * (u + v) is linear; L-BFGS-B keeps u and v
     at their bound 0 where the penalty outweighs the gradient, which leaves
     exact zeros. A stochastic update is followed by the penalty's proximal
-    map, w <- sign(w) max(|w| - learning_rate * alpha * l1_ratio, 0), which
-    leaves exact zeros too. The zero-sum gauge keeps a block that is zero
+    map, ``w <- sign(w) * max(|w| - learning_rate * alpha * l1_ratio, 0)``,
+    which leaves exact zeros too. The zero-sum gauge keeps a block that is zero
     at zero.
 
     References
