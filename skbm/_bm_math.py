@@ -701,16 +701,20 @@ def pseudolikelihood_gradients(
         block = _float64_block(X, keep_sparse, batch, rows)
         return _pseudolikelihood_block(block, coupling, intercept, weight, units)
 
-    threads = min(effective_n_jobs(n_jobs), len(bounds))
-    with threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext():
-        terms = map_blocks(block_terms, bounds, threads)
-    log_pl = sum(term[0] for term in terms)
-    # w_ij enters the fields of both i (times x_j) and j (times x_i).
+    threads = max(1, min(effective_n_jobs(n_jobs), len(bounds)))
+    log_pl = 0.0
     cross = np.zeros(coupling.shape)
     grad_intercept = np.zeros(intercept.shape)
-    for _, block_cross, block_intercept in terms:
-        cross += block_cross
-        grad_intercept += block_intercept
+    # One block per thread at a time, summed as they come: the memory is that
+    # of ``threads`` blocks, whatever the number of rows.
+    with threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext():
+        for first in range(0, len(bounds), threads):
+            group = bounds[first : first + threads]
+            for terms in map_blocks(block_terms, group, threads):
+                log_pl += terms[0]
+                # w_ij enters the fields of both i (times x_j) and j (times x_i).
+                cross += terms[1]
+                grad_intercept += terms[2]
     grad_coupling = cross + cross.T
     np.fill_diagonal(grad_coupling, 0.0)
     return float(log_pl), grad_coupling, grad_intercept
