@@ -207,6 +207,19 @@ def exact_rbm_log_likelihood(model, X):
     return twin.score(X)
 
 
+def timed_fit(model, X):
+    """Fit ``model`` on ``X``; print any ConvergenceWarning as a note and
+    return the seconds the fit took."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X)
+    seconds = time.perf_counter() - start
+    for warning in caught:
+        print(f"      note: {warning.message}")
+    return seconds
+
+
 def describe_score(model, X):
     """Mean held-out log-likelihood and how ln Z was obtained."""
     try:
@@ -299,13 +312,7 @@ def run(args):
         data_label = f"{subset} pixels" if subset is not None else "all features"
         solver = getattr(model, "solver", "pcd (sklearn)")
         print(f"[{index}/{len(models)}] fitting {label} ({solver}, {data_label}) ...")
-        start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(X_train[:, columns])
-        seconds = time.perf_counter() - start
-        for warning in caught:
-            print(f"      note: {warning.message}")
+        seconds = timed_fit(model, X_train[:, columns])
         solver = getattr(model, "solver_", solver)
         print(f"      fitted in {seconds:.2f} s; scoring ...")
         start = time.perf_counter()
@@ -366,13 +373,7 @@ def categorical_row(args, pixels):
     data_label = f"{len(columns)} pixels 3-lvl"
     model = CategoricalBoltzmannMachine(random_state=args.seed)
     print(f"[+] fitting {label} ({model.solver}, {data_label}) ...")
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(L_train[:, columns])
-    seconds = time.perf_counter() - start
-    for warning in caught:
-        print(f"      note: {warning.message}")
+    seconds = timed_fit(model, L_train[:, columns])
     score, how = describe_score(model, L_test[:, columns])
     print(
         f"      fitted in {seconds:.2f} s; held-out log-likelihood {score:.3f} ({how})"

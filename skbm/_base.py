@@ -513,10 +513,12 @@ class BaseBoltzmann(
         if scale is not None:
             result.x = result.x * z_scale
         if hessian is not None and bounds is None:
-            result.x, n_steps = newton_polish(objective, hessian, result.x, args)
+            result.x, n_steps, loss, grad = newton_polish(
+                objective, hessian, result.x, args
+            )
             result.nit += n_steps
             if n_steps:
-                result.fun, grad = objective(result.x, *args)
+                result.fun = loss
                 result.success = np.max(np.abs(grad), initial=0.0) <= self.tol
         if not result.success:
             warnings.warn(
@@ -549,6 +551,12 @@ class BaseBoltzmann(
         """
         return self._step
 
+    def _coupling_penalties(self):
+        """(L2, L1) strengths on the couplings: ``alpha`` split by
+        ``l1_ratio`` (an estimator without ``l1_ratio`` has no L1 part)."""
+        alpha, ratio = getattr(self, "alpha", 0.0), getattr(self, "l1_ratio", 0.0)
+        return alpha * (1 - ratio), alpha * ratio
+
     def _step(self, params, rows, rng, rate, momentum, state):
         """One update on a mini-batch, in place: gradient and heavy-ball step.
 
@@ -563,7 +571,7 @@ class BaseBoltzmann(
             step *= momentum
             step += rate * grad
             params[name] += step
-        l1 = getattr(self, "alpha", 0.0) * getattr(self, "l1_ratio", 0.0)
+        _, l1 = self._coupling_penalties()
         if l1 > 0:
             coupling = params["coupling_"]
             shrunk = np.maximum(np.abs(coupling) - rate * l1, 0.0)

@@ -404,7 +404,7 @@ class BoltzmannMachine(BaseBoltzmann):
         """Minimise the exact or pseudo negative log-likelihood by L-BFGS."""
         n_features = X.shape[1]
         weight = None if sample_weight is None else sample_weight / sample_weight.sum()
-        l2 = self.alpha * (1 - self.l1_ratio)
+        l2, l1 = self._coupling_penalties()
         if self.solver_ == "exact":
             fun = exact_objective
             args = (*data_statistics(X, weight), l2)
@@ -420,7 +420,6 @@ class BoltzmannMachine(BaseBoltzmann):
                 args = (X, l2, weight)
         theta = pack_parameters(self.coupling_, self.intercept_)
         n_pairs = n_features * (n_features - 1) // 2
-        l1 = self.alpha * self.l1_ratio
         # Newton steps finish the convex pseudo-likelihood fit where its
         # Hessian is cheap: n_rows * n_features**3 at most 1e9 multiply-adds
         # (about a second; the digits' 1797 x 64 takes 0.5e9).
@@ -464,7 +463,7 @@ class BoltzmannMachine(BaseBoltzmann):
             grad_coupling = (difference + difference.T) / 2
             grad_intercept = data["intercept_"] - model["intercept_"]
             np.fill_diagonal(grad_coupling, 0.0)
-        grad_coupling -= self.alpha * (1 - self.l1_ratio) * coupling
+        grad_coupling -= self._coupling_penalties()[0] * coupling
         return {
             "coupling_": grad_coupling.astype(dtype, copy=False),
             "intercept_": grad_intercept.astype(dtype, copy=False),

@@ -3,15 +3,15 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseBoltzmann, SolverState
 from ._bm_math import (
-    _SPARSE_DENSITY,
     MachineFamily,
+    bm_conditionals,
+    compact,
     data_statistics,
     dense,
     exact_objective,
@@ -375,8 +375,7 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
 
     def _pairs(self):
         """The coupled column pairs (i < j in different features)."""
-        unit = np.repeat(np.arange(self.n_categories_.shape[0]), self.n_categories_)
-        return np.nonzero(np.triu(unit[:, None] != unit[None, :], 1))
+        return np.nonzero(np.triu(self._coupled_mask(), 1))
 
     def _initialize(self, X, rng):
         self.solver_ = self._resolve_solver()
@@ -407,14 +406,12 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
                 f"{type(self).__name__}.coupling_ must be symmetric. Assign a "
                 "symmetric array, or call fit."
             )
-        offsets = self.feature_offsets_
-        for start, stop in zip(offsets[:-1], offsets[1:], strict=True):
-            if np.any(coupling[start:stop, start:stop]):
-                raise ValueError(
-                    f"{type(self).__name__}.coupling_ must have zero blocks on "
-                    "its diagonal (a feature is not coupled to itself). Assign "
-                    "such an array, or call fit."
-                )
+        if np.any(coupling[~self._coupled_mask()]):
+            raise ValueError(
+                f"{type(self).__name__}.coupling_ must have zero blocks on "
+                "its diagonal (a feature is not coupled to itself). Assign "
+                "such an array, or call fit."
+            )
 
     def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
         if n_epochs is None and self.solver_ in ("exact", "pseudolikelihood"):
@@ -436,17 +433,9 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
         )
         return params
 
-    def _penalties(self):
-        """(L2 on couplings, L2 on fields, L1 on couplings)."""
-        return (
-            self.alpha * (1 - self.l1_ratio),
-            self.alpha_fields,
-            self.alpha * self.l1_ratio,
-        )
-
     def _fit_lbfgs(self, X, sample_weight):
         units, pairs = self._visible_units, self._pairs()
-        l2, l2_fields, l1 = self._penalties()
+        (l2, l1), l2_fields = self._coupling_penalties(), self.alpha_fields
         weight = (
             np.full(X.shape[0], 1.0 / X.shape[0])
             if sample_weight is None
@@ -467,16 +456,11 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
                     theta, X, l2, weight, n_jobs=self.n_jobs, **keywords
                 )
 
-            # A one-hot of q >= 10 states is at most 10% ones: as CSR, the
-            # products cost n_rows * n_features * sum(q) instead of
-            # n_rows * sum(q)**2 (0.33 s against 0.66 s per product at
-            # 10,000 rows x 50 sites of q = 21, one thread).
-            if np.count_nonzero(X) <= _SPARSE_DENSITY * X.size:
-                X = sp.csr_matrix(X)
+            X = compact(X)  # CSR from q >= 10 states on
             args = (X, weight)
-            scale = pseudolikelihood_scale(
-                *data_statistics(X, weight), l2, l2_fields, pairs
-            )
+            # One-hot values are their own squares.
+            mean = np.asarray(weight @ X).ravel()
+            scale = pseudolikelihood_scale(mean, mean, l2, l2_fields, pairs)
         theta = pack_parameters(self.coupling_, self.intercept_, pairs)
         result = self._minimize(
             objective, theta, args, l1=l1, n_l1=pairs[0].shape[0], scale=scale
@@ -492,7 +476,7 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
         """Mean gradient of the solver's objective on one mini-batch."""
         coupling, intercept = params["coupling_"], params["intercept_"]
         units = self._visible_units
-        l2, l2_fields, _ = self._penalties()
+        l2, _ = self._coupling_penalties()
         if self.solver_ == "pseudolikelihood":
             _, grad_coupling, grad_intercept = pseudolikelihood_gradients(
                 rows, coupling, intercept, units=units
@@ -511,11 +495,12 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
             grad_intercept = data["intercept_"] - model["intercept_"]
         grad_coupling = grad_coupling * self._coupled_mask()
         grad_coupling -= l2 * coupling
-        grad_intercept = grad_intercept - l2_fields * intercept
+        grad_intercept = grad_intercept - self.alpha_fields * intercept
         return {"coupling_": grad_coupling, "intercept_": grad_intercept}
 
     def _coupled_mask(self):
-        unit = np.repeat(np.arange(self.n_categories_.shape[0]), self.n_categories_)
+        """Which one-hot columns may be coupled: those of different features."""
+        unit = self._visible_units.unit_of_column
         return unit[:, None] != unit[None, :]
 
     # ------------------------------------------------------------------
@@ -540,9 +525,10 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
         return units.base_field(mean)
 
     def _transform(self, X):
-        family = self._model()
-        field = dense(X) @ family.coupling + family.intercept
-        return self._visible_units.mean(field)
+        params = self._fitted_parameters()
+        return bm_conditionals(
+            dense(X), params["coupling_"], params["intercept_"], self._visible_units
+        )
 
     def transform(self, X):
         """Conditional probabilities P(x_i = a | x_rest) of every state.

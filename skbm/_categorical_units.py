@@ -46,6 +46,8 @@ class CategoricalUnits(UnitType):
         The q_j.
     offsets : ndarray of int of shape (n_units + 1,)
         Unit j owns the columns ``offsets[j]:offsets[j + 1]``.
+    unit_of_column : ndarray of int of shape (sum q_j,)
+        The unit that owns each column.
 
     Examples
     --------
@@ -69,7 +71,7 @@ class CategoricalUnits(UnitType):
             raise ValueError(f"Every unit needs at least one category, got {q}.")
         self.n_categories = q
         self.offsets = np.concatenate([[0], np.cumsum(q)]).astype(np.intp)
-        self._unit_of_column = np.repeat(np.arange(q.shape[0]), q)
+        self.unit_of_column = np.repeat(np.arange(q.shape[0]), q)
         # With one q for all units (q = 21 for proteins) the blocks are a
         # reshape away, much faster than segment reductions.
         self._common_q = int(q[0]) if q.size and np.all(q == q[0]) else None
@@ -139,7 +141,7 @@ class CategoricalUnits(UnitType):
     # ------------------------------------------------------------------
     def _expand(self, values):
         """Per-unit values (..., n_units) repeated over each unit's columns."""
-        return np.take(values, self._unit_of_column, axis=-1)
+        return np.take(values, self.unit_of_column, axis=-1)
 
     def _block_max(self, field):
         if not self.n_categories.size:

@@ -410,9 +410,8 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         )
         pairs = np.nonzero(np.triu(self._mask, 1))
         theta = pack_parameters(self.coupling_, self.intercept_, pairs)
-        l2 = self.alpha * (1 - self.l1_ratio)
+        l2, l1 = self._coupling_penalties()
         args = (rows, weights / weights.sum(), self._mask, l2)
-        l1 = self.alpha * self.l1_ratio
         result = self._minimize(
             exact_objective, theta, args, l1=l1, n_l1=pairs[0].shape[0]
         )
@@ -438,7 +437,7 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         # Exactly symmetric, so that the couplings stay exactly symmetric.
         grad_W = np.where(self._mask, (difference + difference.T) / 2, 0.0)
         if self.alpha:
-            grad_W -= self.alpha * (1 - self.l1_ratio) * W
+            grad_W -= self._coupling_penalties()[0] * W
         grad_b = data["intercept_"] - model["intercept_"]
         return {
             "coupling_": grad_W.astype(W.dtype),

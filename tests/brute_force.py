@@ -36,3 +36,38 @@ def brute_moments(W, b):
     """ln Z, E[x] and E[x x^T]."""
     states, proba, log_z = brute_distribution(W, b)
     return log_z, proba @ states, (states * proba[:, None]).T @ states
+
+
+# ----------------------------------------------------------------------
+# Categorical (Potts) units, one-hot layout
+# ----------------------------------------------------------------------
+def potts_states(n_categories):
+    """Every joint state of categorical units with ``n_categories`` states:
+    the code rows (``itertools.product`` order) and their one-hot rows."""
+    codes = np.array(list(itertools.product(*[range(q) for q in n_categories])))
+    offsets = np.concatenate([[0], np.cumsum(n_categories)[:-1]]).astype(int)
+    one_hot = np.zeros((codes.shape[0], int(np.sum(n_categories))))
+    one_hot[np.arange(codes.shape[0])[:, None], offsets + codes] = 1.0
+    return codes, one_hot
+
+
+def brute_potts(n_categories, W, b):
+    """Every state's codes and one-hot row, its probability and ln Z."""
+    codes, X = potts_states(n_categories)
+    logits = 0.5 * np.einsum("ij,jk,ik->i", X, W, X) + X @ b
+    log_z = logsumexp(logits)
+    return codes, X, np.exp(logits - log_z), log_z
+
+
+def random_potts(n_categories, seed, scale=1.0):
+    """Random symmetric couplings with zero blocks on the diagonal, and
+    fields, in the one-hot layout; both normal with standard deviation
+    ``scale``."""
+    rng = np.random.default_rng(seed)
+    offsets = np.concatenate([[0], np.cumsum(n_categories)]).astype(int)
+    n_columns = offsets[-1]
+    W = np.triu(rng.normal(0.0, scale, (n_columns, n_columns)), 1)
+    W = W + W.T
+    for start, stop in zip(offsets[:-1], offsets[1:], strict=True):
+        W[start:stop, start:stop] = 0.0
+    return W, rng.normal(0.0, scale, n_columns)

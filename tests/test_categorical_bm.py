@@ -1,11 +1,10 @@
 """CategoricalBoltzmannMachine against brute force and known optima."""
 
-import itertools
 import warnings
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
+from brute_force import brute_potts, random_potts
 from sklearn.exceptions import ConvergenceWarning
 
 from skbm import BoltzmannMachine, CategoricalBoltzmannMachine
@@ -16,28 +15,6 @@ from skbm._bm_math import (
 )
 from skbm._categorical_bm import zero_sum_gauge
 from skbm._categorical_units import CategoricalUnits
-
-
-def random_potts(n_categories, seed, scale=1.0):
-    """Random couplings (zero diagonal blocks) and fields, one-hot layout."""
-    rng = np.random.default_rng(seed)
-    units = CategoricalUnits(n_categories)
-    n = units.offsets[-1]
-    W = np.triu(rng.normal(0.0, scale, (n, n)), 1)
-    W = W + W.T
-    for start, stop in zip(units.offsets[:-1], units.offsets[1:], strict=True):
-        W[start:stop, start:stop] = 0.0
-    return units, W, rng.normal(0.0, scale, n)
-
-
-def brute(n_categories, W, b):
-    """All code rows, their one-hot rows, probabilities and ln Z."""
-    units = CategoricalUnits(n_categories)
-    codes = np.array(list(itertools.product(*[range(q) for q in n_categories])))
-    X = units.one_hot(codes)
-    logits = 0.5 * np.einsum("ij,jk,ik->i", X, W, X) + X @ b
-    log_z = logsumexp(logits)
-    return codes, X, np.exp(logits - log_z), log_z
 
 
 def model_with(n_categories, W, b, **params):
@@ -60,8 +37,8 @@ CASES = [[2, 2, 2, 2], [3, 3, 3], [4, 4, 2], [2, 3, 4, 3]]
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("n_categories", CASES)
 def test_scores_log_partition_and_conditionals_match_brute_force(n_categories):
-    _, W, b = random_potts(n_categories, seed=sum(n_categories))
-    codes, X, proba, log_z = brute(n_categories, W, b)
+    W, b = random_potts(n_categories, seed=sum(n_categories))
+    codes, X, proba, log_z = brute_potts(n_categories, W, b)
     model = model_with(n_categories, W, b)
     assert model.log_partition().log_z == pytest.approx(log_z, abs=1e-8)
     np.testing.assert_allclose(model.score_samples(codes), np.log(proba), atol=1e-8)
@@ -81,8 +58,8 @@ def test_scores_log_partition_and_conditionals_match_brute_force(n_categories):
 
 def test_sample_histogram_matches_brute_force():
     n_categories = [3, 2, 3]
-    _, W, b = random_potts(n_categories, seed=4)
-    codes, _, proba, _ = brute(n_categories, W, b)
+    W, b = random_potts(n_categories, seed=4)
+    codes, _, proba, _ = brute_potts(n_categories, W, b)
     draws = model_with(n_categories, W, b).sample(30000, random_state=0)
     assert draws.dtype.kind == "i"
     index = {tuple(code): k for k, code in enumerate(codes.tolist())}
@@ -93,8 +70,8 @@ def test_sample_histogram_matches_brute_force():
 
 def test_ais_estimate_is_close_to_exact():
     n_categories = [3, 3, 3, 3]
-    _, W, b = random_potts(n_categories, seed=7, scale=0.5)
-    _, _, _, log_z = brute(n_categories, W, b)
+    W, b = random_potts(n_categories, seed=7, scale=0.5)
+    _, _, _, log_z = brute_potts(n_categories, W, b)
     model = model_with(
         n_categories, W, b, score_method="ais", ais_runs=100, ais_betas=3000
     )
@@ -109,7 +86,8 @@ def test_ais_estimate_is_close_to_exact():
 @pytest.mark.parametrize("objective", ["exact", "pseudolikelihood"])
 def test_objective_gradients_match_finite_differences(objective):
     n_categories = [2, 3, 3]
-    units, W, b = random_potts(n_categories, seed=1, scale=0.7)
+    W, b = random_potts(n_categories, seed=1, scale=0.7)
+    units = CategoricalUnits(n_categories)
     model = model_with(n_categories, W, b)
     pairs = model._pairs()
     theta = pack_parameters(W, b, pairs)
@@ -128,7 +106,7 @@ def test_objective_gradients_match_finite_differences(objective):
 
         # The loss is the weighted mean negative log-likelihood, by brute
         # force, plus the penalties.
-        _, all_X, proba, _ = brute(n_categories, W, b)
+        _, all_X, proba, _ = brute_potts(n_categories, W, b)
         lookup = {tuple(row): p for row, p in zip(all_X.tolist(), proba, strict=True)}
         nll = -weight @ np.log([lookup[tuple(row)] for row in X.tolist()])
         penalty = 0.15 * np.sum(theta[: pairs[0].size] ** 2) + 0.1 * np.sum(b**2)
@@ -152,10 +130,11 @@ def test_objective_gradients_match_finite_differences(objective):
 # ----------------------------------------------------------------------
 def test_zero_sum_gauge_keeps_the_distribution():
     n_categories = [3, 2, 4]
-    units, W, b = random_potts(n_categories, seed=3)
+    W, b = random_potts(n_categories, seed=3)
+    units = CategoricalUnits(n_categories)
     W2, b2 = zero_sum_gauge(W, b, units.offsets)
-    _, _, proba, _ = brute(n_categories, W, b)
-    _, _, proba2, _ = brute(n_categories, W2, b2)
+    _, _, proba, _ = brute_potts(n_categories, W, b)
+    _, _, proba2, _ = brute_potts(n_categories, W2, b2)
     np.testing.assert_allclose(proba2, proba, atol=1e-12)
     np.testing.assert_array_equal(W2, W2.T)
     for i in range(3):
@@ -288,7 +267,8 @@ def known_potts():
     """8 sites with q = 3, couplings of standard deviation 0.3 before the
     zero-sum gauge, and 50,000 exact draws from it."""
     n_categories = [3] * 8
-    units, W, b = random_potts(n_categories, seed=0, scale=0.3)
+    W, b = random_potts(n_categories, seed=0, scale=0.3)
+    units = CategoricalUnits(n_categories)
     W, b = zero_sum_gauge(W, b, units.offsets)
     model = model_with(n_categories, W, b)
     return W, model.sample(50000, random_state=1), model._coupled_mask()

@@ -1,42 +1,16 @@
 """The categorical unit type and the engines on Potts machines, by brute force."""
 
-import itertools
 from functools import partial
 
 import numpy as np
 import pytest
+from brute_force import brute_potts, potts_states, random_potts
 from scipy.special import logsumexp, softmax
 
 import skbm._exact as exact
 from skbm._bm_math import bm_exact_sample, bm_log_partition, bm_moments
 from skbm._categorical_units import CategoricalUnits, check_n_categories
 from skbm._enumeration import state_ranges
-
-
-def potts_machine(n_categories, seed, scale=1.0):
-    """Random one-hot couplings (zero blocks on the diagonal) and fields."""
-    rng = np.random.default_rng(seed)
-    units = CategoricalUnits(n_categories)
-    n_columns = units.offsets[-1]
-    W = np.triu(rng.normal(0.0, scale, (n_columns, n_columns)), 1)
-    W = W + W.T
-    for start, stop in zip(units.offsets[:-1], units.offsets[1:], strict=True):
-        W[start:stop, start:stop] = 0.0
-    return units, W, rng.normal(0.0, scale, n_columns)
-
-
-def all_one_hot_states(n_categories):
-    units = CategoricalUnits(n_categories)
-    codes = np.array(list(itertools.product(*[range(q) for q in n_categories])))
-    return codes, units.one_hot(codes)
-
-
-def brute_potts(n_categories, W, b):
-    codes, X = all_one_hot_states(n_categories)
-    logits = 0.5 * np.einsum("ij,jk,ik->i", X, W, X) + X @ b
-    log_z = logsumexp(logits)
-    proba = np.exp(logits - log_z)
-    return codes, X, proba, log_z
 
 
 # ----------------------------------------------------------------------
@@ -56,7 +30,7 @@ def test_cumulant_mean_and_states_match_direct_sums():
     assert np.isfinite(units.cumulant(1e300 * np.sign(field))).all()
     assert np.isfinite(units.mean(-1e300 * np.abs(field))).all()
     # Mixed radix, unit 0 fastest, one-hot.
-    codes, X = all_one_hot_states([2, 3, 4])
+    codes, X = potts_states([2, 3, 4])
     order = np.lexsort(codes.T)  # unit 0 fastest
     np.testing.assert_array_equal(units.states(np.arange(24), 3), X[order])
     assert units.n_joint_states(3) == 24
@@ -135,7 +109,8 @@ def test_log_partition_and_moments_match_brute_force(
         monkeypatch.setattr(
             exact, "state_ranges", partial(state_ranges, block_bytes=block_bytes)
         )
-    units, W, b = potts_machine(n_categories, seed=len(n_categories))
+    W, b = random_potts(n_categories, seed=len(n_categories))
+    units = CategoricalUnits(n_categories)
     _, X, proba, log_z = brute_potts(n_categories, W, b)
     assert bm_log_partition(W, b, units=units) == pytest.approx(log_z, abs=1e-10)
     log_z2, mean, second = bm_moments(W, b, units=units)
@@ -144,13 +119,14 @@ def test_log_partition_and_moments_match_brute_force(
     expected = X.T @ (X * proba[:, None])
     # Pairs within one unit are not statistics of the model (their
     # couplings are zero); all others must match.
-    between = units._unit_of_column[:, None] != units._unit_of_column[None, :]
+    between = units.unit_of_column[:, None] != units.unit_of_column[None, :]
     np.testing.assert_allclose(second[between], expected[between], atol=1e-10)
 
 
 def test_exact_sampler_histogram_matches_brute_force():
     n_categories = [3, 2, 3]
-    units, W, b = potts_machine(n_categories, seed=5)
+    W, b = random_potts(n_categories, seed=5)
+    units = CategoricalUnits(n_categories)
     codes, X, proba, _ = brute_potts(n_categories, W, b)
     draws = bm_exact_sample(W, b, 30000, np.random.default_rng(2), units=units)
     drawn = units.codes(draws)

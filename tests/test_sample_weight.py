@@ -154,5 +154,7 @@ def test_pseudolikelihood_scale_is_the_hessian_diagonal_at_the_start():
     theta = pack_parameters(np.zeros((5, 5)), np.log(mean / (1 - mean)))
     diagonal = np.diagonal(pseudolikelihood_hessian(theta, X, 0.2, weight))
     np.testing.assert_allclose(
-        pseudolikelihood_scale(mean, second, 0.2), diagonal**-0.5, rtol=1e-10
+        pseudolikelihood_scale(mean, np.diagonal(second), 0.2),
+        diagonal**-0.5,
+        rtol=1e-10,
     )
