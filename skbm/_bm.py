@@ -55,29 +55,32 @@ def _row_keys(block, n_words, bitorder):
     return packed.view("<u8" if bitorder == "little" else ">u8")
 
 
-def _distinct_rows(X):
+def _distinct_rows(X, sample_weight=None):
     """Indices of the distinct rows of binary ``X`` and their counts.
 
     Binary data repeat rows, so the pseudo-likelihood evaluates each distinct
-    row once, weighted by its frequency. The rows are keyed by their bits
-    packed into 64-bit words, block by block, without a dense or float64
-    copy of the data: the keys take ``n_samples * ceil(n_features / 64)``
-    words. Rows of up to 62 units are in the order of their integer codes
-    (bit i = unit i), wider ones in lexicographic order, as
-    ``np.unique(axis=0)`` sorts them.
+    row once, weighted by its frequency (or by the sum of its weights). The
+    rows are keyed by their bits packed into 64-bit words, block by block,
+    without a dense or float64 copy of the data: the keys take
+    ``n_samples * ceil(n_features / 64)`` words. Rows of up to 62 units are
+    in the order of their integer codes (bit i = unit i), wider ones in
+    lexicographic order, as ``np.unique(axis=0)`` sorts them.
 
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         The data.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights; ``None`` counts the rows.
 
     Returns
     -------
     first : ndarray of int of shape (n_distinct,)
         The index of the first occurrence of each distinct row, or ``None``
         when some value of ``X`` is not 0 or 1.
-    counts : ndarray of int of shape (n_distinct,)
-        How many rows equal each of them (``None`` with ``first``).
+    counts : ndarray of shape (n_distinct,)
+        How many rows equal each of them, or the sum of their weights
+        (``None`` with ``first``).
     """
     if sp.issparse(X):
         X = X.tocsr()
@@ -95,12 +98,20 @@ def _distinct_rows(X):
             return None, None
         keys[batch] = _row_keys(block, n_words, bitorder)
     if n_words == 1:
-        _, first, counts = np.unique(keys[:, 0], return_index=True, return_counts=True)
-        return first, counts
+        _, first, inverse, counts = np.unique(
+            keys[:, 0], return_index=True, return_inverse=True, return_counts=True
+        )
+        if sample_weight is None:
+            return first, counts
+        return first, np.bincount(
+            inverse.ravel(), weights=sample_weight, minlength=first.shape[0]
+        )
     order = np.lexsort(keys.T[::-1])  # word 0 first
     keys = keys[order]
     starts = np.flatnonzero(np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)])
-    return order[starts], np.diff(np.r_[starts, n_samples])
+    if sample_weight is None:
+        return order[starts], np.diff(np.r_[starts, n_samples])
+    return order[starts], np.add.reduceat(sample_weight[order], starts)
 
 
 class BoltzmannMachine(BaseBoltzmann):
@@ -411,11 +422,11 @@ class BoltzmannMachine(BaseBoltzmann):
         else:
             fun = partial(pseudolikelihood_objective, n_jobs=self.n_jobs)
             # The data are visited in blocks, never copied whole: each
-            # distinct row once, weighted by its frequency, when binary rows
-            # repeat (and no weights are given), all rows otherwise.
-            first, counts = (None, None) if weight is not None else _distinct_rows(X)
+            # distinct row once, weighted by its frequency (or its summed
+            # weights), when binary rows repeat, all rows otherwise.
+            first, counts = _distinct_rows(X, weight)
             if first is not None and len(first) < X.shape[0]:
-                args = (X, l2, counts / X.shape[0], first)
+                args = (X, l2, counts / counts.sum(), first)
             else:
                 args = (X, l2, weight)
         theta = pack_parameters(self.coupling_, self.intercept_)

@@ -154,45 +154,54 @@ class CategoricalUnits(UnitType):
             return None
         return field.reshape(field.shape[:-1] + (-1, self._common_q))
 
+    def _exp_sums(self, field):
+        """Per unit: the largest field ``top``, exp(field - top) column by
+        column (in the shape of ``field``) and the sum of those, ``total``
+        (``top`` and ``total`` of shape (..., n_units))."""
+        blocks = self._blocks(field)
+        if blocks is not None:
+            top = blocks.max(axis=-1)
+            shifted = blocks - top[..., None]
+            np.exp(shifted, out=shifted)
+            return top, shifted.reshape(field.shape), shifted.sum(axis=-1)
+        top = self._block_max(field)
+        shifted = np.exp(field - self._expand(top))
+        return (
+            top,
+            shifted,
+            np.add.reduceat(shifted, _segment_starts(self.offsets), axis=-1),
+        )
+
+    def _divide(self, shifted, total):
+        """``shifted`` divided in place by its unit's ``total``: the softmax."""
+        blocks = self._blocks(shifted)
+        if blocks is not None:
+            blocks /= total[..., None]
+        else:
+            shifted /= self._expand(total)
+        return shifted
+
     def cumulant(self, field, out=None):
         field = np.asarray(field, dtype=np.float64)
         if not self.n_categories.size:
             return np.zeros(field.shape[:-1] + (0,))
-        blocks = self._blocks(field)
-        if blocks is not None:
-            top = blocks.max(axis=-1, keepdims=True)
-            total = np.exp(blocks - top).sum(axis=-1)
-            return top[..., 0] + np.log(total)
-        top = self._block_max(field)
-        shifted = np.exp(field - self._expand(top))
-        total = np.add.reduceat(shifted, _segment_starts(self.offsets), axis=-1)
+        top, _, total = self._exp_sums(field)
         return top + np.log(total)
 
     def mean(self, field):
         field = np.asarray(field, dtype=np.float64)
         if not self.n_categories.size:
             return np.zeros(field.shape)
-        blocks = self._blocks(field)
-        if blocks is not None:
-            weights = np.exp(blocks - blocks.max(axis=-1, keepdims=True))
-            weights /= weights.sum(axis=-1, keepdims=True)
-            return weights.reshape(field.shape)
-        weights = np.exp(field - self._expand(self._block_max(field)))
-        total = np.add.reduceat(weights, _segment_starts(self.offsets), axis=-1)
-        return weights / self._expand(total)
+        _, shifted, total = self._exp_sums(field)
+        return self._divide(shifted, total)
 
     def cumulant_and_mean(self, field):
         """The logsumexp and the softmax of each block, from one exp pass."""
         field = np.asarray(field, dtype=np.float64)
-        blocks = self._blocks(field)
-        if blocks is None or not self.n_categories.size:
+        if not self.n_categories.size:
             return self.cumulant(field), self.mean(field)
-        top = blocks.max(axis=-1, keepdims=True)
-        weights = np.subtract(blocks, top)
-        np.exp(weights, out=weights)
-        total = weights.sum(axis=-1, keepdims=True)
-        weights /= total
-        return (top + np.log(total))[..., 0], weights.reshape(field.shape)
+        top, shifted, total = self._exp_sums(field)
+        return top + np.log(total), self._divide(shifted, total)
 
     def sample(self, field, rng):
         """One state per unit, drawn from the softmax of its block of fields."""

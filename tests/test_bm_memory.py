@@ -217,6 +217,12 @@ def test_distinct_rows_are_those_of_unique(monkeypatch, n_units, container):
     np.testing.assert_array_equal(X[first], rows)
     np.testing.assert_array_equal(first, unique_first)
     np.testing.assert_array_equal(counts, unique_counts)
+    # With weights: the same rows, each with the sum of its copies' weights.
+    weights = np.random.default_rng(n_units).random(X.shape[0])
+    weighted_first, totals = _distinct_rows(data, weights)
+    np.testing.assert_array_equal(weighted_first, first)
+    expected = [weights[(X == X[index]).all(axis=1)].sum() for index in first]
+    np.testing.assert_allclose(totals, expected, rtol=1e-12)
 
 
 def test_distinct_rows_of_non_binary_data_are_none():
