@@ -77,14 +77,22 @@ adds one fit per variant of the benchmark settings in ``SWEEP`` (alpha,
 alpha_fields, tol, l1_ratio). ``--quick`` runs 12 sites and 2,000 sequences
 (top-12) in under 30 s, for smoke testing.
 
-Run ``python benchmarks/potts_contacts.py [--quick] [--sweep] [--repeats N]
-[--threads T] [--coupling-scale S] [--json F]``; the full run writes
-``benchmarks/results/potts_contacts.json`` and ``potts_contacts.txt``.
+``--core`` keeps only the fits at the benchmark settings and the anchor
+(each also at the other's tolerance); ``--busy`` keeps one core busy with
+another process (a Python busy loop) for the whole run, as on a shared
+machine, and writes ``potts_contacts_busy.*``.
+
+Run ``python benchmarks/potts_contacts.py [--quick] [--sweep] [--core]
+[--busy] [--repeats N] [--threads T] [--coupling-scale S] [--json F]``; the
+full run writes ``benchmarks/results/potts_contacts.json`` and
+``potts_contacts.txt``.
 """
 
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import time
 import warnings
 
@@ -420,41 +428,45 @@ def run(args):
         mean_iter=round(mean_iter, 1),
         hit_max_iter=hit_max,
     )
-    seconds, model = fit_skbm(X, weights, DEFAULTS)
-    record(
-        "skbm PL, estimator defaults",
-        seconds,
-        top_precision(model.coupling_norms(apc=True), edges, k),
-        n_iter=model.n_iter_,
-    )
-    seconds, coef, mean_iter, hit_max = fit_sklearn(X, onehot, weights, 1.0)
-    record(
-        "scikit-learn, default C = 1",
-        seconds,
-        top_precision(sklearn_scores(coef), edges, k),
-        mean_iter=round(mean_iter, 1),
-        hit_max_iter=hit_max,
-    )
-    seconds, model = fit_skbm(X, weights, {**BENCHMARK, "max_iter": EARLY_ITERATIONS})
-    record(
-        f"skbm PL, benchmark settings, max_iter = {EARLY_ITERATIONS} (unconverged)",
-        seconds,
-        top_precision(model.coupling_norms(apc=True), edges, k),
-        n_iter=model.n_iter_,
-    )
+    # The rest is context: --core leaves it out.
+    if not args.core:
+        seconds, model = fit_skbm(X, weights, DEFAULTS)
+        record(
+            "skbm PL, estimator defaults",
+            seconds,
+            top_precision(model.coupling_norms(apc=True), edges, k),
+            n_iter=model.n_iter_,
+        )
+        seconds, coef, mean_iter, hit_max = fit_sklearn(X, onehot, weights, 1.0)
+        record(
+            "scikit-learn, default C = 1",
+            seconds,
+            top_precision(sklearn_scores(coef), edges, k),
+            mean_iter=round(mean_iter, 1),
+            hit_max_iter=hit_max,
+        )
+        seconds, model = fit_skbm(
+            X, weights, {**BENCHMARK, "max_iter": EARLY_ITERATIONS}
+        )
+        record(
+            f"skbm PL, benchmark settings, max_iter = {EARLY_ITERATIONS} (unconverged)",
+            seconds,
+            top_precision(model.coupling_norms(apc=True), edges, k),
+            n_iter=model.n_iter_,
+        )
 
-    if args.sweep:
-        for label, change in SWEEP.items():
-            seconds, model = fit_skbm(X, weights, {**BENCHMARK, **change})
-            record(
-                f"skbm PL, benchmark settings with {label}",
-                seconds,
-                top_precision(model.coupling_norms(apc=True), edges, k),
-                n_iter=model.n_iter_,
-                nonzero_blocks=int(
-                    np.count_nonzero(np.triu(model.coupling_norms(apc=False), 1))
-                ),
-            )
+        if args.sweep:
+            for label, change in SWEEP.items():
+                seconds, model = fit_skbm(X, weights, {**BENCHMARK, **change})
+                record(
+                    f"skbm PL, benchmark settings with {label}",
+                    seconds,
+                    top_precision(model.coupling_norms(apc=True), edges, k),
+                    n_iter=model.n_iter_,
+                    nonzero_blocks=int(
+                        np.count_nonzero(np.triu(model.coupling_norms(apc=False), 1))
+                    ),
+                )
 
     for entry in rows.values():
         entry["median_seconds"] = median(entry["seconds"])
@@ -464,6 +476,7 @@ def run(args):
         "machine": f"{cpu_name()}, {os.cpu_count()} cores (shared)",
         "load_average_at_end": os.getloadavg(),
         "threads": args.threads,
+        "busy_process": args.busy,
         "blas": blas_info(),
         "quick": args.quick,
         "problem": {
@@ -493,7 +506,8 @@ def run(args):
     json_path, text_path = args.json, None
     if json_path is None and not args.quick:
         os.makedirs(RESULTS, exist_ok=True)
-        json_path = os.path.join(RESULTS, "potts_contacts.json")
+        name = "potts_contacts_busy.json" if args.busy else "potts_contacts.json"
+        json_path = os.path.join(RESULTS, name)
     if json_path:
         write_json(json_path, record_json)
         text_path = os.path.splitext(json_path)[0] + ".txt"
@@ -507,7 +521,9 @@ def format_table(record):
     k = record["top_k"]
     lines = [
         f"Potts contact prediction, {record['date']}, {record['machine']}, "
-        f"threads {record['threads']}, load average at end "
+        f"threads {record['threads']}, "
+        + ("one busy process beside, " if record.get("busy_process") else "")
+        + "load average at end "
         f"{record['load_average_at_end'][0]:.1f}",
         f"{problem['n_sequences']} sequences x {problem['n_sites']} sites, "
         f"q = {problem['n_states']}, {problem['n_edges']} contacts, coupling "
@@ -549,11 +565,33 @@ def main(argv=None):
         "--sweep", action="store_true", help="also fit the settings of SWEEP"
     )
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="keep one core busy with another process during the run",
+    )
+    parser.add_argument(
+        "--core",
+        action="store_true",
+        help="only the fits at the benchmark settings and the anchor, each at "
+        "both tolerances",
+    )
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 2
-    with threadpool_limits(args.threads):
-        return run(args)
+    # A busy loop in a separate process: the machine a user shares.
+    busy = (
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        if args.busy
+        else None
+    )
+    try:
+        with threadpool_limits(args.threads):
+            return run(args)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
 
 
 if __name__ == "__main__":
