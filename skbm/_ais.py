@@ -150,6 +150,10 @@ class AnnealingProblem:
     block_units : tuple of UnitType, default=None
         The unit type of each block, when a unit spans several columns
         (categorical units); ``None`` means ``units_K`` for every block.
+    offset : float, default=0.0
+        A constant term of ln f_beta at every beta (a Gaussian RBM's
+        -sum b**2 / (2 sigma**2)): it leaves every weight unchanged and is
+        part of ln Z_0, so of the estimate of ln Z.
     """
 
     W_KK: object
@@ -163,6 +167,7 @@ class AnnealingProblem:
     units_R: object
     sampled: object = None
     block_units: object = None
+    offset: float = 0.0
 
     def units_of_blocks(self):
         """The unit type of each block of K."""
@@ -171,10 +176,13 @@ class AnnealingProblem:
         return self.block_units
 
     def log_z_base(self):
-        """ln Z_0 = sum over all units of their cumulant at a, per chain if rows."""
-        return self.units_K.cumulant(np.asarray(self.a_K, float)).sum(
-            axis=-1
-        ) + self.units_R.cumulant(np.asarray(self.a_R, float)).sum(axis=-1)
+        """ln Z_0 = sum over all units of their cumulant at a (plus the offset),
+        per chain if rows."""
+        return (
+            self.units_K.cumulant(np.asarray(self.a_K, float)).sum(axis=-1)
+            + self.units_R.cumulant(np.asarray(self.a_R, float)).sum(axis=-1)
+            + self.offset
+        )
 
     def sample_base(self, n_chains, rng):
         """Exact draws of x_K from the base model, float64."""
@@ -207,6 +215,7 @@ class AnnealingProblem:
             self.units_R,
             self.sampled,
             self.block_units,
+            self.offset,
         )
 
 

@@ -130,6 +130,9 @@ class SolverState:
         temperature.
     visible_offset, hidden_offset : ndarray or None
         Offsets of the centered gradient.
+    visible_scale : ndarray or None
+        Standard deviations of real-valued training data, which scale the
+        steps of their parameters.
     """
 
     velocity: dict | None = None
@@ -137,6 +140,7 @@ class SolverState:
     tempered_chains: np.ndarray | None = None
     visible_offset: np.ndarray | None = None
     hidden_offset: np.ndarray | None = None
+    visible_scale: np.ndarray | None = None
 
     def copy(self):
         """A deep copy, for a training call to work on."""
@@ -310,7 +314,8 @@ class BaseBoltzmann(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, binary or in [0, 1].
+            Training data: binary or in [0, 1] for {0,1} units, real values
+            for Gaussian units, integer codes for categorical units.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -345,7 +350,8 @@ class BaseBoltzmann(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, binary or in [0, 1].
+            Training data: binary or in [0, 1] for {0,1} units, real values
+            for Gaussian units, integer codes for categorical units.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -576,6 +582,26 @@ class BaseBoltzmann(
             coupling = params["coupling_"]
             shrunk = np.maximum(np.abs(coupling) - rate * l1, 0.0)
             np.copysign(shrunk, coupling, out=coupling)
+        self._constrain(params, state)
+
+    def _constrain(self, params, state):
+        """Project the working parameters back onto their domain, in place.
+
+        Called after every step of :meth:`_step`; a model with bounded
+        parameters (a floor on a Gaussian's standard deviation) overrides it.
+        """
+
+    def _to_working(self, params):
+        """The parameters as training updates them, from the fitted attributes.
+
+        The identity by default; a model may train a transform of an
+        attribute (the logarithm of a standard deviation). Keys may differ.
+        """
+        return params
+
+    def _from_working(self, params):
+        """The fitted attributes of working parameters: :meth:`_to_working` undone."""
+        return params
 
     def _persistent_statistics(self, family, state, n_sweeps, rng):
         """Persistent contrastive divergence: the model statistics of the chains.
@@ -635,9 +661,10 @@ class BaseBoltzmann(
         """
         order = self._working_order(X)
         # Contiguous working copies, which in-place BLAS updates rely on.
+        fitted = {name: getattr(self, name) for name in self._parameter_names}
         params = {
-            name: np.array(getattr(self, name), order=order)
-            for name in self._parameter_names
+            name: np.array(value, order=order)
+            for name, value in self._to_working(fitted).items()
         }
         state.velocity = (
             {name: np.zeros_like(value) for name, value in params.items()}
@@ -675,7 +702,9 @@ class BaseBoltzmann(
         state.velocity = {
             name: value.copy(order="C") for name, value in state.velocity.items()
         }
-        return {name: value.copy(order="C") for name, value in params.items()}
+        return self._from_working(
+            {name: value.copy(order="C") for name, value in params.items()}
+        )
 
     def _check_divergence(self, params, epoch):
         """Raise ValueError when training has diverged (see DIVERGENCE_BOUND)."""
@@ -702,7 +731,9 @@ class BaseBoltzmann(
         name = type(self).__name__
         try:
             family = self._model(
-                {key: value.copy(order="C") for key, value in params.items()}
+                self._from_working(
+                    {key: value.copy(order="C") for key, value in params.items()}
+                )
             )
             estimate = self._compute_log_partition(
                 self._resolve_score_method(family), family
@@ -775,20 +806,31 @@ class BaseBoltzmann(
         means (weighted by ``sample_weight`` when given). ``fit`` (and the
         first ``partial_fit``) restart the mean; later ``partial_fit`` calls
         fold their rows in, so the base model reflects all the data seen,
-        whatever order it came in.
+        whatever order it came in. For real-valued units (that cannot be
+        enumerated) the mean of the squares is kept too, for their scale.
         """
+        columns = {"_ais_base_mean": X}
+        if not self._visible_units.enumerable:
+            columns["_ais_base_square"] = X * X  # dense: real-valued data are
         if sample_weight is None:
-            mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
             count = X.shape[0]
+            moments = {name: value.mean(axis=0) for name, value in columns.items()}
         else:
             count = float(sample_weight.sum())
-            mean = np.asarray(X.T @ sample_weight, dtype=np.float64).ravel() / count
-        if not first_call and hasattr(self, "_ais_base_count"):
-            total = self._ais_base_count + count
-            mean = (self._ais_base_mean * self._ais_base_count + mean * count) / total
-            count = total
-        self._ais_base_mean = mean
-        self._ais_base_count = count
+            moments = {
+                name: (value.T @ sample_weight) / count
+                for name, value in columns.items()
+            }
+        if first_call or not hasattr(self, "_ais_base_count"):
+            total, previous = count, 0.0
+        else:
+            total, previous = self._ais_base_count + count, self._ais_base_count
+        for name, value in moments.items():
+            value = np.asarray(value, dtype=np.float64).ravel()
+            if previous:
+                value = (getattr(self, name) * previous + value * count) / total
+            setattr(self, name, value)
+        self._ais_base_count = total
 
     def _ais_base_logits(self):
         """Fields of the AIS base model's visible units, float64.
@@ -930,7 +972,8 @@ class BaseBoltzmann(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data, binary or in [0, 1].
+            Data: binary or in [0, 1] for {0,1} units, real values for
+            Gaussian units, integer codes for categorical units.
 
         Returns
         -------
@@ -969,7 +1012,8 @@ class BaseBoltzmann(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data, binary or in [0, 1].
+            Data: binary or in [0, 1] for {0,1} units, real values for
+            Gaussian units, integer codes for categorical units.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -1008,7 +1052,8 @@ class BaseBoltzmann(
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data, binary or in [0, 1].
+            Data: binary or in [0, 1] for {0,1} units, real values for
+            Gaussian units, integer codes for categorical units.
 
         Returns
         -------
@@ -1051,7 +1096,8 @@ class BaseBoltzmann(
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            Binary samples, in the dtype of the fitted parameters.
+            Samples of the visible units (binary for {0,1} units), in the
+            dtype of the fitted parameters.
 
         Examples
         --------

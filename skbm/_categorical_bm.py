@@ -21,26 +21,15 @@ from ._bm_math import (
     pseudolikelihood_scale,
     unpack_parameters,
 )
-from ._categorical_units import CategoricalUnits, check_n_categories
+from ._categorical_units import CategoricalInput
 from ._enumeration import MAX_EXACT_BITS, choose_by_size
-from ._validation import validate_units
 
 # solver="auto" fits by "exact" up to 2**AUTO_EXACT_BITS joint states, by
 # "pseudolikelihood" beyond, as BoltzmannMachine does (14 binary features).
 AUTO_EXACT_BITS = 14
 
 
-class _Codes(CategoricalUnits):
-    """Numeric 2-D data as given: the first pass that finds n_categories."""
-
-    def __init__(self):
-        super().__init__([])
-
-    def check_values(self, X, whom):
-        return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-
-
-class CategoricalBoltzmannMachine(BaseBoltzmann):
+class CategoricalBoltzmannMachine(CategoricalInput, BaseBoltzmann):
     """Fully visible Boltzmann machine of categorical units (a Potts model).
 
     Each feature j is a categorical unit with ``q_j`` states, given as an
@@ -287,27 +276,8 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
     # Data
     # ------------------------------------------------------------------
     @property
-    def _visible_units(self):
-        categories = self.__dict__.get("n_categories_")
-        return CategoricalUnits([] if categories is None else categories)
-
-    @property
-    def feature_offsets_(self):
-        check_is_fitted(self, "n_categories_")
-        return self._visible_units.offsets
-
-    @property
     def _n_features_out(self):
         return int(self.feature_offsets_[-1])
-
-    def _validate_units(self, X, *, reset):
-        if reset:
-            codes = validate_units(self, X, reset=True, units=_Codes())
-            observed = (np.floor(codes.max(axis=0, initial=0)) + 1).astype(np.intp)
-            self.n_categories_ = check_n_categories(
-                self.n_categories, np.maximum(observed, 1), type(self).__name__
-            )
-        return validate_units(self, X, reset=False, units=self._visible_units)
 
     # ------------------------------------------------------------------
     # Fitting
@@ -517,13 +487,6 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
             units=self._visible_units,
         )
 
-    def _ais_base_logits(self):
-        mean = self.__dict__.get("_ais_base_mean")
-        units = self._visible_units
-        if mean is None:  # parameters set without fitting: uniform states
-            mean = 1.0 / np.repeat(units.n_categories, units.n_categories)
-        return units.base_field(mean)
-
     def _transform(self, X):
         params = self._fitted_parameters()
         return bm_conditionals(
@@ -580,35 +543,6 @@ class CategoricalBoltzmannMachine(BaseBoltzmann):
             ],
             dtype=object,
         )
-
-    def sample(self, n_samples=1, random_state=None):
-        """Draw rows of category codes from the model.
-
-        Exact by enumeration when there are at most 2**20 joint states,
-        otherwise from long Gibbs chains (see the user guide).
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of rows.
-        random_state : None, int, RandomState or Generator, default=None
-            Source of randomness.
-
-        Returns
-        -------
-        X : ndarray of int of shape (n_samples, n_features)
-            Category codes.
-        """
-        return self._visible_units.codes(super().sample(n_samples, random_state))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Integer category codes: scikit-learn's checks then pass codes.
-        tags.input_tags.categorical = True
-        tags.input_tags.positive_only = True
-        # Codes are integers: the parameters and transform are float64.
-        tags.transformer_tags.preserves_dtype = ["float64"]
-        return tags
 
     def coupling_norms(self, apc=True):
         """Coupling strength of every pair of features: the contact map of DCA.

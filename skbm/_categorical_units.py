@@ -20,8 +20,10 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
 
 from ._units import UnitType
+from ._validation import validate_units
 
 # State frequencies are clipped to at least this before taking logs, so that
 # states absent from the data keep finite fields.
@@ -61,6 +63,7 @@ class CategoricalUnits(UnitType):
     """
 
     name = "categorical"
+    expected_values = "integer category codes"
     positive_only = True
     enumerable = True
     logistic = False
@@ -317,3 +320,90 @@ def check_n_categories(n_categories, observed, whom):
             f"n_categories of {whom} must be positive, got {n_categories!r}."
         )
     return np.maximum(given, observed).astype(np.intp)
+
+
+class _Codes(CategoricalUnits):
+    """Numeric 2-D data as given: the first pass that finds n_categories."""
+
+    def __init__(self):
+        super().__init__([])
+
+    def check_values(self, X, whom):
+        return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+
+
+class CategoricalInput:
+    """Mixin of the estimators whose visible units are categorical.
+
+    Reads integer category codes, resolves the ``n_categories`` parameter
+    into ``n_categories_`` at the first fit, encodes the codes one-hot for
+    the model (:class:`CategoricalUnits`) and returns codes from
+    :meth:`sample`. Place it before the estimator base in the bases.
+    """
+
+    @property
+    def _visible_units(self):
+        categories = self.__dict__.get("n_categories_")
+        return CategoricalUnits([] if categories is None else categories)
+
+    @property
+    def feature_offsets_(self):
+        """Column offsets of the features in the one-hot layout.
+
+        Feature j owns the one-hot columns ``feature_offsets_[j]`` to
+        ``feature_offsets_[j + 1] - 1``.
+        """
+        check_is_fitted(self, "n_categories_")
+        return self._visible_units.offsets
+
+    def _visible_units_width(self):
+        return int(self.feature_offsets_[-1])
+
+    def _validate_units(self, X, *, reset):
+        if reset:
+            codes = validate_units(self, X, reset=True, units=_Codes())
+            observed = (np.floor(codes.max(axis=0, initial=0)) + 1).astype(np.intp)
+            self.n_categories_ = check_n_categories(
+                self.n_categories, np.maximum(observed, 1), type(self).__name__
+            )
+        return validate_units(self, X, reset=False, units=self._visible_units)
+
+    def _ais_base_logits(self):
+        mean = self.__dict__.get("_ais_base_mean")
+        units = self._visible_units
+        if mean is None:  # parameters set without fitting: uniform states
+            mean = 1.0 / np.repeat(units.n_categories, units.n_categories)
+        return units.base_field(mean)
+
+    def _visible_values(self, x):
+        return self._visible_units.codes(x)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw rows of category codes from the model.
+
+        Exact by enumeration when the model's smaller enumeration has at
+        most 2**20 terms, otherwise from long Gibbs chains (see the user
+        guide).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+        random_state : None, int, RandomState or Generator, default=None
+            Source of randomness.
+
+        Returns
+        -------
+        X : ndarray of int of shape (n_samples, n_features)
+            Category codes.
+        """
+        return self._visible_values(super().sample(n_samples, random_state))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Integer category codes: scikit-learn's checks then pass codes.
+        tags.input_tags.categorical = True
+        tags.input_tags.positive_only = True
+        # Codes are integers: the parameters and transform are float64.
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags

@@ -11,10 +11,9 @@ from sklearn.utils.extmath import safe_sparse_dot
 from ._base import BaseBoltzmann, SolverState, make_generator
 from ._rbm_math import (
     RestrictedFamily,
-    hidden_probabilities,
+    layer_bits,
     sample_bernoulli,
     sgd_step,
-    visible_probabilities,
 )
 
 # Solver "exact" enumerates the smaller layer at every update.
@@ -24,7 +23,254 @@ MAX_EXACT_SOLVER_BITS = 20
 HIDDEN_OFFSET_RATE = 0.05
 
 
-class BernoulliRBM2(BaseBoltzmann):
+class BaseRBM(BaseBoltzmann):
+    """Base of the restricted Boltzmann machines: {0,1} hidden units, any visible.
+
+    Carries what every RBM trains and computes the same way whatever its
+    visible unit type: the stochastic gradient loop with CD, PCD or the
+    exact gradient, centering, the learning-rate schedule, the transform
+    P(h | v) and Gibbs steps. A subclass names its visible unit type
+    (``_visible_units``) and, if its parameters are not the family's
+    (a Gaussian's standard deviations), how they map (``_model``,
+    ``_parameter_gradient``).
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBoltzmann._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "solver": [StrOptions({"pcd", "cd", "exact"})],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "centering": ["boolean"],
+        "shuffle": ["boolean"],
+        "n_chains": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear", "cosine"})],
+    }
+
+    _parameter_names = ("components_", "intercept_visible_", "intercept_hidden_")
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    # ------------------------------------------------------------------
+    # Training
+    # ------------------------------------------------------------------
+    def _initialize(self, X, rng):
+        n_features = X.shape[1]
+        self._check_exact_solver(n_features, self.n_components)
+        dtype = X.dtype
+        self.components_ = rng.normal(0, 0.01, (self.n_components, n_features)).astype(
+            dtype
+        )
+        # Visible biases at the fields of the data means (the log-odds for
+        # {0,1} units, Hinton's practical guide): the model starts from the
+        # independent-unit fit.
+        self.intercept_visible_ = self._ais_base_logits().astype(dtype)
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+        return self._continue(X, rng, SolverState())
+
+    def _check_exact_solver(self, n_features, n_hidden):
+        bits = min(layer_bits(n_hidden, n_features, self._visible_units))
+        if self.solver == "exact" and bits > MAX_EXACT_SOLVER_BITS:
+            raise ValueError(
+                f"solver='exact' enumerates the {2**bits:.3g} states of the "
+                f"smaller layer at every update; it is limited to "
+                f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
+            )
+
+    def _continue(self, X, rng, state):
+        n_hidden, n_features = self.components_.shape
+        if self.n_components != n_hidden:
+            raise ValueError(
+                f"n_components is {self.n_components}, but the model was fitted "
+                f"with {n_hidden} hidden units; partial_fit continues the fitted "
+                "model. Call fit to train one of the new size."
+            )
+        self._check_exact_solver(n_features, n_hidden)
+        dtype = self.components_.dtype
+        if state.chains is None or state.chains.shape[0] != self.n_chains:
+            # Hidden states of the chains start at zero (scikit-learn's
+            # h_samples_); a new n_chains starts new chains.
+            state.chains = np.zeros((self.n_chains, n_hidden), dtype=dtype)
+            state.tempered_chains = None
+        if self.centering and state.visible_offset is None:
+            # Centering switched on: offsets at the data mean and at 1/2.
+            state.visible_offset = self._ais_base_mean.astype(dtype)
+            state.hidden_offset = np.full(n_hidden, 0.5, dtype=dtype)
+        return state
+
+    def _parameter_shapes(self, params):
+        n_hidden = params["intercept_hidden_"].shape[0]
+        n_columns = self._visible_units_width()
+        return {
+            "components_": (n_hidden, n_columns),
+            "intercept_visible_": (n_columns,),
+            "intercept_hidden_": (n_hidden,),
+        }
+
+    def _visible_units_width(self):
+        """Columns of the visible layer's internal representation."""
+        return self.n_features_in_
+
+    def _model(self, params=None):
+        params = self._fitted_parameters() if params is None else params
+        return RestrictedFamily(
+            params["components_"],
+            params["intercept_visible_"],
+            params["intercept_hidden_"],
+            self._ais_base_logits(),
+            visible_units=self._visible_units,
+        )
+
+    def _fused(self, X):
+        """Whether the batches of ``X`` take a fused update (none by default)."""
+        return False
+
+    def _working_order(self, X):
+        # The fused step's products are fastest on Fortran-ordered weights.
+        return "F" if self._fused(X) else "C"
+
+    def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
+        # The fused update's sigmoid lets exp overflow to inf where P = 0
+        # exactly; the warning is silenced here, once (see _conditional).
+        with np.errstate(over="ignore"):
+            params = self._sgd_epochs(
+                X,
+                rng,
+                state,
+                n_epochs=self.n_iter if n_epochs is None else n_epochs,
+                batch_size=self.batch_size,
+                learning_rate=self._learning_rate_schedule(n_epochs),
+                momentum=self.momentum,
+                shuffle=self.shuffle,
+                sample_weight=sample_weight,
+            )
+        return {**params, "h_samples_": state.chains}
+
+    def _step_function(self, X):
+        return self._fused_step if self._fused(X) else self._step
+
+    def _learning_rate_schedule(self, n_epochs):
+        # partial_fit has no horizon to decay over: it keeps the rate constant.
+        if self.learning_rate_schedule == "constant" or n_epochs is not None:
+            return self.learning_rate
+        total = max(self.n_iter, 1)
+        if self.learning_rate_schedule == "linear":
+            return lambda progress: self.learning_rate * (1 - progress / total)
+        return lambda progress: (
+            self.learning_rate * 0.5 * (1 + np.cos(np.pi * progress / total))
+        )
+
+    def _gradient(self, params, V, rng, state):
+        """Mean log-likelihood gradient on mini-batch ``V``, keyed like ``params``.
+
+        The data minus the model statistics of the family (E[h v^T], E[v],
+        E[h] and, for Gaussian units, E[v**2]), centered if asked, then
+        mapped to the estimator's parameters by :meth:`_parameter_gradient`.
+        For {0,1} units this is the reference of the fused step: CD/PCD here
+        (on the Gibbs engine) and in :func:`~skbm._rbm_math.sgd_step` give
+        the same update from the same random stream.
+        """
+        family = self._model(self._from_working(params))
+        data = family.data_statistics(V)
+        if self.solver == "exact":
+            model = family.model_statistics()
+        else:
+            model = self._sampled_statistics(family, V, rng, state)
+        grads = {key: data[key] - model[key] for key in data}
+        if self.centering:
+            # Centered gradient, translated back to the standard parameters.
+            mu = state.visible_offset
+            lam = state.hidden_offset
+            grad_W = grads["components_"]
+            grad_b = grads["intercept_visible_"]
+            grad_c = grads["intercept_hidden_"]
+            grad_W -= np.outer(lam, grad_b) + np.outer(grad_c, mu)
+            grad_b -= lam @ grad_W
+            grad_c -= grad_W @ self._hidden_view_of_offset(mu, family)
+            state.hidden_offset = (
+                1 - HIDDEN_OFFSET_RATE
+            ) * lam + HIDDEN_OFFSET_RATE * data["intercept_hidden_"]
+        return self._parameter_gradient(grads, data, model, family, params, state)
+
+    def _hidden_view_of_offset(self, offset, family):
+        """The visible offset as the hidden units' input weighs it.
+
+        Centering moves c so that the hidden input at v = offset does not
+        change with a weight step; a step of the estimator's weights is one
+        of the family's here, so the offset itself.
+        """
+        return offset
+
+    def _parameter_gradient(self, grads, data, model, family, params, state):
+        """The gradient of the working parameters from the family's.
+
+        ``grads`` holds the data-minus-model statistics of the family's
+        parameters (centered if asked), ``data`` and ``model`` the
+        statistics themselves. The family's parameters are the estimator's
+        here, so only the weight decay is added.
+        """
+        grads.pop("visible_square", None)
+        if self.alpha:
+            grads["components_"] -= self.alpha * params["components_"]
+        return grads
+
+    def _sampled_statistics(self, family, V, rng, state):
+        """Model statistics from chains, persistent or restarted at the data."""
+        if self.solver == "cd":
+            # The chains start from a sample of P(h | data).
+            field = safe_sparse_dot(V, family.W.T, dense_output=True) + family.c
+            hidden = family.hidden_units.sample(field, rng)
+        else:
+            hidden = state.chains
+        n_visible = family.n_visible
+        states = np.zeros((hidden.shape[0], n_visible + hidden.shape[1]), hidden.dtype)
+        states[:, n_visible:] = hidden
+        states = family.sweep(states, self.n_gibbs_steps, rng)
+        state.chains = states[:, n_visible:]
+        return family.chain_statistics(states)
+
+    # ------------------------------------------------------------------
+    # The model
+    # ------------------------------------------------------------------
+    def _transform(self, X):
+        return self._model().hidden_probabilities(X).astype(X.dtype, copy=False)
+
+    def _visible_values(self, x):
+        """User values of internal visible states (category codes of one-hot rows)."""
+        return x
+
+    def gibbs(self, v):
+        """Perform one Gibbs sampling step from visible states ``v``.
+
+        Parameters
+        ----------
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible states to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Visible states after one step v -> h -> v, in the dtype of the
+            fitted parameters.
+        """
+        family = self._model()
+        v = self._validate_units(v, reset=False)
+        if not hasattr(self, "_gibbs_rng"):
+            self._gibbs_rng = make_generator(self.random_state)
+        dtype = family.dtype
+        field = safe_sparse_dot(v, family.W.T, dense_output=True) + family.c
+        h = family.hidden_units.sample(field.astype(dtype, copy=False), self._gibbs_rng)
+        v_new = family.visible_units.sample(family.visible_field(h), self._gibbs_rng)
+        return self._visible_values(v_new)
+
+
+class BernoulliRBM2(BaseRBM):
     """Bernoulli restricted Boltzmann machine with a real log-likelihood.
 
     A drop-in replacement for :class:`sklearn.neural_network.BernoulliRBM`:
@@ -140,23 +386,10 @@ class BernoulliRBM2(BaseBoltzmann):
     """
 
     _parameter_constraints: dict = {
-        **BaseBoltzmann._parameter_constraints,
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        **BaseRBM._parameter_constraints,
         "solver": [StrOptions({"pcd", "cd", "pt", "exact"})],
-        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "centering": ["boolean"],
-        "shuffle": ["boolean"],
         "n_temperatures": [Interval(Integral, 2, None, closed="left")],
-        "n_chains": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_schedule": [StrOptions({"constant", "linear", "cosine"})],
     }
-
-    _parameter_names = ("components_", "intercept_visible_", "intercept_hidden_")
 
     def __init__(
         self,
@@ -201,107 +434,19 @@ class BernoulliRBM2(BaseBoltzmann):
         self.ais_betas = ais_betas
         self.n_jobs = n_jobs
 
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    # ------------------------------------------------------------------
-    # Training
-    # ------------------------------------------------------------------
-    def _initialize(self, X, rng):
-        n_features = X.shape[1]
-        self._check_exact_solver(n_features, self.n_components)
-        dtype = X.dtype
-        self.components_ = rng.normal(0, 0.01, (self.n_components, n_features)).astype(
-            dtype
-        )
-        # Visible biases at the log-odds of the data means (Hinton's practical
-        # guide): the model starts from the independent-pixel fit.
-        self.intercept_visible_ = self._ais_base_logits().astype(dtype)
-        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
-        return self._continue(X, rng, SolverState())
-
-    def _check_exact_solver(self, n_features, n_hidden):
-        bits = min(n_features, n_hidden)
-        if self.solver == "exact" and bits > MAX_EXACT_SOLVER_BITS:
-            raise ValueError(
-                f"solver='exact' enumerates 2**min(n_features, n_components) "
-                f"= 2**{bits} states at every update; it is limited to "
-                f"2**{MAX_EXACT_SOLVER_BITS}. Use solver='pcd'."
-            )
-
     def _continue(self, X, rng, state):
-        n_hidden, n_features = self.components_.shape
-        if self.n_components != n_hidden:
-            raise ValueError(
-                f"n_components is {self.n_components}, but the model was fitted "
-                f"with {n_hidden} hidden units; partial_fit continues the fitted "
-                "model. Call fit to train one of the new size."
-            )
-        self._check_exact_solver(n_features, n_hidden)
-        dtype = self.components_.dtype
-        if state.chains is None or state.chains.shape[0] != self.n_chains:
-            # Hidden states of the chains start at zero (scikit-learn's
-            # h_samples_); a new n_chains starts new chains.
-            state.chains = np.zeros((self.n_chains, n_hidden), dtype=dtype)
-            state.tempered_chains = None
+        state = super()._continue(X, rng, state)
         tempered = state.tempered_chains
         if tempered is not None and tempered.shape[0] != self.n_temperatures:
             # New temperatures: the ladder restarts from the chains.
             state.tempered_chains = None
-        if self.centering and state.visible_offset is None:
-            # Centering switched on: offsets at the data mean and at 1/2.
-            state.visible_offset = self._ais_base_mean.astype(dtype)
-            state.hidden_offset = np.full(n_hidden, 0.5, dtype=dtype)
         return state
-
-    def _parameter_shapes(self, params):
-        n_hidden, n_features = params["intercept_hidden_"].shape[0], self.n_features_in_
-        return {
-            "components_": (n_hidden, n_features),
-            "intercept_visible_": (n_features,),
-            "intercept_hidden_": (n_hidden,),
-        }
-
-    def _model(self, params=None):
-        params = self._fitted_parameters() if params is None else params
-        return RestrictedFamily(
-            params["components_"],
-            params["intercept_visible_"],
-            params["intercept_hidden_"],
-            self._ais_base_logits(),
-            visible_units=self._visible_units,
-        )
 
     def _fused(self, X):
         # Dense CD/PCD batches take the fused in-place update of sgd_step;
         # sparse data and the other solvers use _gradient and the heavy-ball
         # step of the base.
         return self.solver in ("pcd", "cd") and not sp.issparse(X)
-
-    def _working_order(self, X):
-        # sgd_step's products are fastest on Fortran-ordered weights.
-        return "F" if self._fused(X) else "C"
-
-    def _train(self, X, rng, state, *, n_epochs, sample_weight=None):
-        # The fused update's sigmoid lets exp overflow to inf where P = 0
-        # exactly; the warning is silenced here, once (see _conditional).
-        with np.errstate(over="ignore"):
-            params = self._sgd_epochs(
-                X,
-                rng,
-                state,
-                n_epochs=self.n_iter if n_epochs is None else n_epochs,
-                batch_size=self.batch_size,
-                learning_rate=self._learning_rate_schedule(n_epochs),
-                momentum=self.momentum,
-                shuffle=self.shuffle,
-                sample_weight=sample_weight,
-            )
-        return {**params, "h_samples_": state.chains}
-
-    def _step_function(self, X):
-        return self._fused_step if self._fused(X) else self._step
 
     def _fused_step(self, params, rows, rng, rate, momentum, state):
         """The update of _gradient plus the heavy-ball step, fused, in place."""
@@ -331,69 +476,12 @@ class BernoulliRBM2(BaseBoltzmann):
                 1 - HIDDEN_OFFSET_RATE
             ) * state.hidden_offset + HIDDEN_OFFSET_RATE * pos_h
 
-    def _learning_rate_schedule(self, n_epochs):
-        # partial_fit has no horizon to decay over: it keeps the rate constant.
-        if self.learning_rate_schedule == "constant" or n_epochs is not None:
-            return self.learning_rate
-        total = max(self.n_iter, 1)
-        if self.learning_rate_schedule == "linear":
-            return lambda progress: self.learning_rate * (1 - progress / total)
-        return lambda progress: (
-            self.learning_rate * 0.5 * (1 + np.cos(np.pi * progress / total))
-        )
-
-    def _gradient(self, params, V, rng, state):
-        """Mean log-likelihood gradient on mini-batch ``V``, in standard form.
-
-        The reference of the fused step: CD/PCD here (on the Gibbs engine)
-        and in :func:`~skbm._rbm_math.sgd_step` give the same update from
-        the same random stream.
-        """
-        W = params["components_"]
-        family = self._model(params)
-        data = family.data_statistics(V)
-        if self.solver == "exact":
-            model = family.model_statistics()
-        else:
-            model = self._sampled_statistics(family, V, rng, state)
-        grad_W = data["components_"] - model["components_"]
-        grad_b = data["intercept_visible_"] - model["intercept_visible_"]
-        grad_c = data["intercept_hidden_"] - model["intercept_hidden_"]
-        if self.centering:
-            # Centered gradient, translated back to the standard parameters.
-            mu = state.visible_offset
-            lam = state.hidden_offset
-            grad_W -= np.outer(lam, grad_b) + np.outer(grad_c, mu)
-            grad_b -= lam @ grad_W
-            grad_c -= grad_W @ mu
-            state.hidden_offset = (
-                1 - HIDDEN_OFFSET_RATE
-            ) * lam + HIDDEN_OFFSET_RATE * data["intercept_hidden_"]
-        if self.alpha:
-            grad_W -= self.alpha * W
-        return {
-            "components_": grad_W,
-            "intercept_visible_": grad_b,
-            "intercept_hidden_": grad_c,
-        }
-
     def _sampled_statistics(self, family, V, rng, state):
         """Model statistics from chains: persistent, restarted at the data, or PT."""
         if self.solver == "pt":
             v = self._tempered_negative_phase(family.W, family.b, family.c, rng, state)
             return family.chain_statistics(v)
-        if self.solver == "cd":
-            # The chains start from a sample of P(h | data).
-            field = safe_sparse_dot(V, family.W.T, dense_output=True) + family.c
-            hidden = self._visible_units.sample(field, rng)
-        else:
-            hidden = state.chains
-        n_visible = family.n_visible
-        states = np.zeros((hidden.shape[0], n_visible + hidden.shape[1]), hidden.dtype)
-        states[:, n_visible:] = hidden
-        states = family.sweep(states, self.n_gibbs_steps, rng)
-        state.chains = states[:, n_visible:]
-        return family.chain_statistics(states)
+        return super()._sampled_statistics(family, V, rng, state)
 
     def _tempered_negative_phase(self, W, b, c, rng, state):
         """Parallel tempering: Gibbs at every temperature, then swaps."""
@@ -426,11 +514,6 @@ class BernoulliRBM2(BaseBoltzmann):
     # ------------------------------------------------------------------
     # The model
     # ------------------------------------------------------------------
-    def _transform(self, X):
-        return hidden_probabilities(X, self.components_, self.intercept_hidden_).astype(
-            X.dtype, copy=False
-        )
-
     def transform(self, X):
         """Hidden activation probabilities P(h = 1 | v = X).
 
@@ -484,12 +567,4 @@ class BernoulliRBM2(BaseBoltzmann):
         >>> bool(np.isin(v, (0, 1)).all())
         True
         """
-        params = self._fitted_parameters()
-        v = self._validate_units(v, reset=False)
-        if not hasattr(self, "_gibbs_rng"):
-            self._gibbs_rng = make_generator(self.random_state)
-        W, b, c = params.values()
-        h = sample_bernoulli(
-            hidden_probabilities(v, W, c).astype(W.dtype), self._gibbs_rng
-        )
-        return sample_bernoulli(visible_probabilities(h, W, b), self._gibbs_rng)
+        return super().gibbs(v)

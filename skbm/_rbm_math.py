@@ -27,7 +27,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 from ._ais import AnnealingProblem
 from ._bernoulli_units import BERNOULLI, softplus
-from ._enumeration import RescaledSums, binary_states, draw_states, map_blocks
+from ._enumeration import RescaledSums, draw_codes, map_blocks
 from ._family import ModelFamily
 from ._gibbs import block_gibbs, independent_draws
 
@@ -268,21 +268,25 @@ def sgd_step(
     return h, pos_h
 
 
-def free_energy(V, W, b, c):
+def free_energy(V, W, b, c, visible_units=BERNOULLI):
     """Free energy F(v) = -ln sum_h exp(-Phi(v, h)) of each row, in float64.
 
-    F(v) = -b.v - sum_j softplus(c_j + sum_i W_ji v_i).
+    F(v) = self_energy(v) - b.v - sum_j softplus(c_j + sum_i W_ji v_i), where
+    the self-energy is the visible unit type's (zero for discrete units).
 
     Parameters
     ----------
     V : {ndarray, sparse matrix} of shape (n_samples, n_visible)
-        Visible states (or probabilities).
+        Visible states (or probabilities), in the unit type's internal
+        representation.
     W : ndarray of shape (n_hidden, n_visible)
         Weights.
     b : ndarray of shape (n_visible,)
         Visible biases.
     c : ndarray of shape (n_hidden,)
         Hidden biases.
+    visible_units : UnitType, default=BERNOULLI
+        The unit type of the visible layer.
 
     Returns
     -------
@@ -296,21 +300,38 @@ def free_energy(V, W, b, c):
     # Row by row: a dense matrix-vector product V @ b can round a row
     # differently with the number of rows (a sparse one sums each row alone).
     visible_term = V @ b if sp.issparse(V) else np.einsum("ij,j->i", V, b)
-    return -np.asarray(visible_term).ravel() - softplus(lam, out=lam).sum(axis=1)
+    energy = -np.asarray(visible_term).ravel() - softplus(lam, out=lam).sum(axis=1)
+    if not visible_units.enumerable:
+        energy += visible_units.self_energy(V)
+    return energy
 
 
-def _smaller_layer_first(W, b, c):
-    """Orient the RBM so that the enumerated layer ``x`` is the smaller one.
+def layer_bits(n_hidden, n_columns, visible_units):
+    """log2 of the joint states of the hidden and of the visible layer.
 
-    Returns ``(W_xy, a_x, a_y, x_is_hidden)`` in float64, where ``W_xy`` has
-    shape (n_x, n_y).
+    The visible layer has ``n_columns`` columns of ``visible_units``; inf
+    when its states cannot be listed (Gaussian units).
+    """
+    if not visible_units.enumerable:
+        return n_hidden, np.inf
+    return n_hidden, visible_units.state_bits(visible_units.n_units(n_columns))
+
+
+def _smaller_layer_first(W, b, c, visible_units=BERNOULLI):
+    """Orient the RBM so that the enumerated layer ``x`` has the fewer states.
+
+    The visible layer is enumerated only when its unit type can be (never
+    for Gaussian units). Returns ``(W_xy, a_x, a_y, units_x, units_y,
+    x_is_hidden)`` with the arrays in float64 and ``W_xy`` of shape
+    (n_x, n_y).
     """
     W = np.asarray(W, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
-    if W.shape[0] <= W.shape[1]:
-        return W, c, b, True
-    return W.T, b, c, False
+    hidden_bits, visible_bits = layer_bits(*W.shape, visible_units)
+    if hidden_bits <= visible_bits:
+        return W, c, b, BERNOULLI, visible_units, True
+    return W.T, b, c, visible_units, BERNOULLI, False
 
 
 # Enumeration blocks are sized so that their work array stays in the L2
@@ -328,32 +349,53 @@ _EXP_SAFE = 700.0
 class _LogWeightTable:
     """ln sum_y exp(-Phi(x, y)) for the states x of the enumerated layer.
 
-    A block holds the 2**k states that share their high bits, in state-code
-    order. Their pre-activations are a table for the low bits, computed once,
-    plus one row for the high bits, so a block needs neither its states nor
-    a matrix product: one addition, softplus and a row sum.
+    The enumerated layer ``x`` is {0,1} or categorical; the other layer ``y``
+    is summed out by its unit type's cumulant (softplus, logsumexp or the
+    Gaussian integral). A block holds the states that share their high
+    units (the last ones), in code order. Their pre-activations are a table
+    for the low units, computed once, plus one row for the high units, so a
+    block needs neither its states nor a matrix product: one addition, the
+    cumulant and a row sum.
     """
 
-    def __init__(self, W_xy, a_x, a_y, block_bytes=CACHE_BLOCK_BYTES):
-        n_x, n_y = W_xy.shape
-        self.low_bits = min(n_x, max(0, (block_bytes // (8 * n_y)).bit_length() - 1))
-        self.n_blocks = 1 << (n_x - self.low_bits)
-        low = binary_states(0, 1 << self.low_bits, self.low_bits)
-        self.lam_low = low @ W_xy[: self.low_bits] + a_y
-        self.x_low = low @ a_x[: self.low_bits]
-        self.W_high = W_xy[self.low_bits :]
-        self.a_high = a_x[self.low_bits :]
+    def __init__(
+        self,
+        W_xy,
+        a_x,
+        a_y,
+        units_x=BERNOULLI,
+        units_y=BERNOULLI,
+        block_bytes=CACHE_BLOCK_BYTES,
+    ):
+        n_y = W_xy.shape[1]
+        n_units = units_x.n_units(W_xy.shape[0])
+        largest = max(1, block_bytes // (8 * max(n_y, 1)))
+        n_low = 0
+        while n_low < n_units and units_x.n_joint_states(n_low + 1) <= largest:
+            n_low += 1
+        self.units_high = units_x.restrict(np.arange(n_low, n_units))
+        self.n_high = n_units - n_low
+        self.n_blocks = self.units_high.n_joint_states(self.n_high)
+        k = units_x.columns(np.arange(n_low)).shape[0]
+        self.n_low_columns = k
+        low = units_x.states(np.arange(units_x.n_joint_states(n_low)), n_low)
+        self.low_states = low
+        self.lam_low = low @ W_xy[:k] + a_y
+        self.x_low = low @ a_x[:k]
+        self.W_high = W_xy[k:]
+        self.a_high = a_x[k:]
+        self.units_y = units_y
         # The largest pre-activation any state can reach.
         bound = np.max(a_y + np.maximum(W_xy, 0).sum(axis=0), initial=-np.inf)
-        self.exp_is_safe = bound < _EXP_SAFE
-        self.ones = np.ones(n_y)
+        self.exp_is_safe = units_y.logistic and bound < _EXP_SAFE
+        self.ones = np.ones(units_y.n_units(n_y))
 
     def high_state(self, index):
-        """The high bits shared by the states of block ``index``."""
-        return ((index >> np.arange(self.W_high.shape[0])) & 1).astype(np.float64)
+        """The high units' state shared by the states of block ``index``."""
+        return self.units_high.states(np.array([index]), self.n_high)[0]
 
     def block(self, index, buffer=None, activations=None):
-        """Log weights of block ``index``: a new array of length 2**low_bits.
+        """Log weights of block ``index``: a new array, one per low state.
 
         ``buffer`` is a work array like ``lam_low``; ``activations``, if
         given, receives the block's pre-activations of the other layer.
@@ -366,8 +408,10 @@ class _LogWeightTable:
             np.exp(lam, out=lam)
             lam += 1
             np.log(lam, out=lam)
-        else:
+        elif self.units_y.logistic:
             softplus(lam, out=lam)
+        else:
+            lam = self.units_y.cumulant(lam)
         log_w = lam @ self.ones
         log_w += self.x_low
         log_w += high @ self.a_high
@@ -391,8 +435,12 @@ class _LogWeightTable:
 LOG_PARTITION_GROUPS = 16
 
 
-def log_partition(W, b, c, n_jobs=None):
-    """Exact ln Z of an RBM by enumerating its smaller layer in blocks.
+def log_partition(W, b, c, n_jobs=None, visible_units=BERNOULLI):
+    """Exact ln Z of an RBM by enumerating its layer with the fewer states.
+
+    The other layer is summed out in closed form by its unit type's
+    cumulant, so a Gaussian visible layer is integrated exactly while the
+    hidden layer is enumerated.
 
     Parameters
     ----------
@@ -406,6 +454,8 @@ def log_partition(W, b, c, n_jobs=None):
         joblib threads over groups of blocks (numpy releases the GIL);
         ``None`` means 1 unless in a joblib context. The result is the same
         for any value.
+    visible_units : UnitType, default=BERNOULLI
+        The unit type of the visible layer (the hidden units are {0,1}).
 
     Returns
     -------
@@ -419,7 +469,7 @@ def log_partition(W, b, c, n_jobs=None):
     >>> float(log_partition(np.zeros((2, 3)), np.zeros(3), np.zeros(2)))  # 2**5 states
     3.4657...
     """
-    table = _LogWeightTable(*_smaller_layer_first(W, b, c)[:3])
+    table = _LogWeightTable(*_smaller_layer_first(W, b, c, visible_units)[:5])
     # Fixed groups of blocks, whatever n_jobs, combined in order: the result
     # is the same for any number of threads.
     groups = min(table.n_blocks, LOG_PARTITION_GROUPS)
@@ -431,11 +481,12 @@ def log_partition(W, b, c, n_jobs=None):
     return float(logsumexp(shifts, b=totals))
 
 
-def model_statistics(W, b, c):
-    """Exact model expectations E[h v^T], E[v], E[h] and ln Z by enumeration.
+def model_statistics(W, b, c, visible_units=BERNOULLI):
+    """Exact model expectations E[h v^T], E[v], E[h], E[v**2] and ln Z.
 
-    One pass over the smaller layer's states; block sums are rescaled to a
-    running maximum of the log weights, so nothing overflows.
+    One pass over the states of the layer with the fewer states; block sums
+    are rescaled to a running maximum of the log weights, so nothing
+    overflows.
 
     Parameters
     ----------
@@ -445,31 +496,33 @@ def model_statistics(W, b, c):
         Visible biases.
     c : ndarray of shape (n_hidden,)
         Hidden biases.
+    visible_units : UnitType, default=BERNOULLI
+        The unit type of the visible layer.
 
     Returns
     -------
-    hv : ndarray of shape (n_hidden, n_visible)
-        E[h_j v_i].
-    v : ndarray of shape (n_visible,)
-        E[v_i].
-    h : ndarray of shape (n_hidden,)
-        E[h_j].
-    log_z : float
-        ln Z.
+    statistics : dict
+        ``"hv"`` (n_hidden, n_visible) E[h_j v_i]; ``"v"`` E[v_i];
+        ``"h"`` E[h_j]; ``"v_square"`` E[v_i**2] (equal to E[v_i] for
+        discrete units); ``"log_z"`` ln Z.
     """
-    W_xy, a_x, a_y, x_is_hidden = _smaller_layer_first(W, b, c)
-    table = _LogWeightTable(W_xy, a_x, a_y)
+    W_xy, a_x, a_y, units_x, units_y, x_is_hidden = _smaller_layer_first(
+        W, b, c, visible_units
+    )
+    table = _LogWeightTable(W_xy, a_x, a_y, units_x, units_y)
     n_x, n_y = W_xy.shape
-    k = table.low_bits
-    low = binary_states(0, 1 << k, k)
-    sums = RescaledSums((n_x, n_y), n_x, n_y)
-    xy, ex, ey = sums.sums
+    k = table.n_low_columns
+    low = table.low_states
+    # x is always discrete (x**2 = x); y may be Gaussian.
+    squares = not units_y.enumerable
+    sums = RescaledSums((n_x, n_y), n_x, n_y, n_y if squares else 0)
+    xy, ex, ey, eyy = sums.sums
     buffer = np.empty_like(table.lam_low)
-    y_mean = np.empty_like(table.lam_low)
+    field = np.empty_like(table.lam_low)
     for index in range(table.n_blocks):
-        log_w = table.block(index, buffer, activations=y_mean)
+        log_w = table.block(index, buffer, activations=field)
         weights = sums.add(log_w)
-        expit(y_mean, out=y_mean)
+        y_mean = units_y.mean(field)
         # The block's states are (low, high) with high fixed: sums over
         # them split into the low table's and the high row's parts.
         high = table.high_state(index)
@@ -479,19 +532,23 @@ def model_statistics(W, b, c):
         ex[:k] += weights @ low
         ex[k:] += weights.sum() * high
         ey += weighted_y
-    xy, ex, ey = sums.means()
-    log_z = sums.log_total()
+        if squares:
+            eyy += weights @ units_y.square_mean(field)
+    xy, ex, ey, eyy = sums.means()
+    result = {"log_z": sums.log_total()}
     if x_is_hidden:
-        return xy, ey, ex, log_z
-    return xy.T, ex, ey, log_z
+        result.update(hv=xy, v=ey, h=ex, v_square=eyy if squares else ey)
+    else:
+        result.update(hv=xy.T, v=ex, h=ey, v_square=ex)
+    return result
 
 
-def sample_exact(W, b, c, n_samples, rng):
-    """Exact samples of the visible layer, by enumerating the smaller layer.
+def sample_exact(W, b, c, n_samples, rng, visible_units=BERNOULLI):
+    """Exact samples of the visible layer, by enumerating one layer.
 
-    The smaller layer ``x`` is drawn from its marginal (all its states'
-    probabilities are computed), then the other layer from P(y | x); the
-    visible part of each joint draw is returned.
+    The layer with the fewer states ``x`` is drawn from its marginal (all
+    its states' probabilities are computed), then the other layer from
+    P(y | x); the visible part of each joint draw is returned.
 
     Parameters
     ----------
@@ -505,23 +562,33 @@ def sample_exact(W, b, c, n_samples, rng):
         Number of draws.
     rng : numpy.random.Generator
         Source of randomness.
+    visible_units : UnitType, default=BERNOULLI
+        The unit type of the visible layer.
 
     Returns
     -------
     V : ndarray of shape (n_samples, n_visible)
         Visible samples, float64.
     """
-    W_xy, a_x, a_y, x_is_hidden = _smaller_layer_first(W, b, c)
-    table = _LogWeightTable(W_xy, a_x, a_y)
+    W_xy, a_x, a_y, units_x, units_y, x_is_hidden = _smaller_layer_first(
+        W, b, c, visible_units
+    )
+    table = _LogWeightTable(W_xy, a_x, a_y, units_x, units_y)
     log_w = np.concatenate([table.block(index) for index in range(table.n_blocks)])
-    x = draw_states(log_w, n_samples, rng)
+    codes = draw_codes(log_w, n_samples, rng)
+    x = units_x.states(codes, units_x.n_units(W_xy.shape[0]))
     if not x_is_hidden:
         return x
-    return sample_bernoulli(expit(x @ W_xy + a_y), rng)
+    return units_y.sample(x @ W_xy + a_y, rng)
 
 
 class RestrictedFamily(ModelFamily):
     """The restricted Boltzmann machine, as a model family.
+
+    Hidden units are {0,1}; the visible layer has any unit type. The energy
+    is Phi(v, h) = self_energy(v) - h.W.v - b.v - c.h - offset, in the
+    visible unit type's internal representation (one-hot columns for
+    categorical units).
 
     Parameters
     ----------
@@ -534,40 +601,38 @@ class RestrictedFamily(ModelFamily):
     base_field : ndarray of shape (n_visible,)
         Fields of the independent visible units of the base model (the
         hidden units of the base model are uniform).
-    visible_units, hidden_units : UnitType, default=BERNOULLI
-        The unit types of the two layers.
+    visible_units : UnitType, default=BERNOULLI
+        The unit type of the visible layer.
+    offset : float, default=0.0
+        A constant term of -Phi: it cancels from every probability but is
+        part of ln Z (a Gaussian RBM's -sum b**2 / (2 sigma**2)).
     """
 
-    def __init__(
-        self,
-        W,
-        b,
-        c,
-        base_field,
-        visible_units=BERNOULLI,
-        hidden_units=BERNOULLI,
-    ):
+    def __init__(self, W, b, c, base_field, visible_units=BERNOULLI, offset=0.0):
         self.W, self.b, self.c = W, b, c
         self.base_field = np.asarray(base_field, dtype=np.float64)
-        self.visible_units, self.hidden_units = visible_units, hidden_units
+        self.visible_units = visible_units
+        self.hidden_units = BERNOULLI
+        self.offset = float(offset)
         self.dtype = np.asarray(W).dtype
         self.n_visible = W.shape[1]
 
     def unnormalized_log_proba(self, X):
-        return -free_energy(X, self.W, self.b, self.c)
+        return self.offset - free_energy(X, self.W, self.b, self.c, self.visible_units)
 
     def enumeration_bits(self):
-        return min(self.W.shape)
+        return min(layer_bits(*self.W.shape, self.visible_units))
 
     def row_width(self):
         return max(self.W.shape)
 
     def exact_log_partition(self, n_jobs=None):
-        return log_partition(self.W, self.b, self.c, n_jobs=n_jobs)
+        log_z = log_partition(self.W, self.b, self.c, n_jobs, self.visible_units)
+        return log_z + self.offset
 
     def exact_sample(self, n_samples, rng):
         # Visible units only: the sampled units of the annealing problem.
-        return sample_exact(self.W, self.b, self.c, n_samples, rng)
+        return sample_exact(self.W, self.b, self.c, n_samples, rng, self.visible_units)
 
     def start_chains(self, n_chains, rng):
         groups = [
@@ -576,16 +641,24 @@ class RestrictedFamily(ModelFamily):
         ]
         return independent_draws(groups, n_chains, rng, self.dtype)
 
+    def hidden_probabilities(self, V):
+        """P(h_j = 1 | v) of each row."""
+        return hidden_probabilities(V, self.W, self.c)
+
+    def visible_field(self, H):
+        """The field on the visible units given hidden states ``H``."""
+        return H @ self.W + self.b
+
     def sweep(self, states, n_sweeps, rng):
         """Alternate v ~ P(v | h) and h ~ P(h | v) on states [v, h]."""
         states = np.array(states)
         n_visible = self.n_visible
-        W, b, c = self.W, self.b, self.c
+        W, c = self.W, self.c
         blocks = [slice(0, n_visible), slice(n_visible, None)]
 
         def field(states, index):
             if index == 0:
-                return states[:, n_visible:] @ W + b
+                return self.visible_field(states[:, n_visible:])
             return states[:, :n_visible] @ W.T + c
 
         units = [self.visible_units, self.hidden_units]
@@ -605,30 +678,32 @@ class RestrictedFamily(ModelFamily):
             blocks=(np.arange(W.shape[1]),),
             units_K=self.visible_units,
             units_R=self.hidden_units,
+            offset=self.offset,
         )
 
     def data_statistics(self, X):
         h = hidden_probabilities(X, self.W, self.c)
-        return {
+        statistics = {
             "components_": safe_sparse_dot(h.T, X, dense_output=True) / X.shape[0],
             "intercept_visible_": np.asarray(X.mean(axis=0), dtype=self.dtype).ravel(),
             "intercept_hidden_": h.mean(axis=0),
         }
+        if not self.visible_units.enumerable:
+            # The statistic of the visible scale (dense: Gaussian data are).
+            statistics["visible_square"] = np.mean(X * X, axis=0)
+        return statistics
 
     def model_statistics(self):
-        hv, v, h, _ = model_statistics(self.W, self.b, self.c)
-        return {
-            "components_": hv.astype(self.dtype),
-            "intercept_visible_": v.astype(self.dtype),
-            "intercept_hidden_": h.astype(self.dtype),
+        moments = model_statistics(self.W, self.b, self.c, self.visible_units)
+        statistics = {
+            "components_": moments["hv"].astype(self.dtype),
+            "intercept_visible_": moments["v"].astype(self.dtype),
+            "intercept_hidden_": moments["h"].astype(self.dtype),
         }
+        if not self.visible_units.enumerable:
+            statistics["visible_square"] = moments["v_square"].astype(self.dtype)
+        return statistics
 
     def chain_statistics(self, chains):
         # Rao-Blackwellised: E[h | v] of the chains' visible states.
-        v = chains[:, : self.n_visible]
-        h = hidden_probabilities(v, self.W, self.c)
-        return {
-            "components_": (h.T @ v) / v.shape[0],
-            "intercept_visible_": v.mean(axis=0),
-            "intercept_hidden_": h.mean(axis=0),
-        }
+        return self.data_statistics(chains[:, : self.n_visible])

@@ -16,8 +16,8 @@ and everything the engines need from a unit type follows from that:
   integral for Gaussian units. It sums an independent set of units out;
 - its **mean** E[x | f] (the derivative of the cumulant) and a **sampler**
   of x given f;
-- its **statistics**: the per-unit sufficient statistics that enter the
-  log-likelihood gradient next to the pair statistics x_i x_j;
+- its **second moment** E[x**2 | f], the statistic that the gradient of a
+  unit's own scale (a Gaussian's variance) needs next to x and x_i x_j;
 - whether it can be **enumerated**, and its joint states in a fixed code
   order, for exact sums;
 - the **base model** of AIS and the start of training: the field of
@@ -29,9 +29,9 @@ The engines (:mod:`skbm._exact`, :mod:`skbm._gibbs`, :mod:`skbm._ais`) call
 only these methods, so they run any unit type; the model families
 (:mod:`skbm._bm_math`, :mod:`skbm._hbm_math`, :mod:`skbm._rbm_math`) say
 which unit type each layer has. The {0,1} unit type is
-:class:`skbm._bernoulli_units.BernoulliUnits`. The contributor page of the
-documentation describes how categorical and Gaussian units implement this
-interface.
+:class:`skbm._bernoulli_units.BernoulliUnits`, the categorical one
+:class:`skbm._categorical_units.CategoricalUnits` and the Gaussian one
+:class:`skbm._gaussian_units.GaussianUnits`.
 """
 
 from abc import ABC, abstractmethod
@@ -50,6 +50,9 @@ class UnitType(ABC):
 
     #: Short name used in messages and documentation.
     name = "units"
+
+    #: What user data hold, in messages ("real numbers in [0, 1]").
+    expected_values = "real numbers in [0, 1]"
 
     #: Whether the input policy rejects negative values (scikit-learn's
     #: ``positive_only`` input tag).
@@ -93,8 +96,8 @@ class UnitType(ABC):
     def self_energy(self, x):
         """The part of Phi that involves one unit alone, beyond f . x.
 
-        Zero for discrete units (the intercepts carry it); x**2 / 2 in the
-        standardised units of a Gaussian layer.
+        Zero for discrete units (the intercepts carry it); the sum of
+        x**2 / (2 sigma**2) for a Gaussian layer.
 
         Parameters
         ----------
@@ -148,14 +151,14 @@ class UnitType(ABC):
     def sample(self, field, rng):
         """Draws of x given its field, in the dtype of ``field``."""
 
-    def statistics(self, x):
-        """Per-unit sufficient statistics beyond x itself (none by default).
+    def square_mean(self, field):
+        """E[x**2 | f] of each column: the statistic of a unit's own scale.
 
-        The gradient of the log-likelihood with respect to a unit type's own
-        parameters (a Gaussian's variance) is the data minus the model
-        expectation of these statistics.
+        The gradient of the log-likelihood with respect to a Gaussian unit's
+        variance is the data minus the model expectation of x**2. For {0,1}
+        and one-hot columns x**2 = x, so the default is :meth:`mean`.
         """
-        return {}
+        return self.mean(field)
 
     @abstractmethod
     def base_field(self, mean):

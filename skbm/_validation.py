@@ -59,7 +59,7 @@ def _object_contents(array):
     return None
 
 
-def check_real(X, whom):
+def check_real(X, whom, expected="real numbers in [0, 1]"):
     """Reject data that are not real numbers, with a message naming them.
 
     Numeric-looking strings such as ``"1"`` are rejected too, rather than
@@ -72,6 +72,8 @@ def check_real(X, whom):
         The data as passed by the user.
     whom : str
         Name of the caller, used in the messages.
+    expected : str, default="real numbers in [0, 1]"
+        What the caller reads, for the messages.
 
     Raises
     ------
@@ -99,9 +101,7 @@ def check_real(X, whom):
     if what == "complex numbers":
         # scikit-learn's wording, which its estimator checks look for.
         what += " (Complex data not supported)"
-    raise ValueError(
-        f"{whom} expects real numbers in [0, 1], but the data hold {what}.{hint}"
-    )
+    raise ValueError(f"{whom} expects {expected}, but the data hold {what}.{hint}")
 
 
 def caller_stacklevel():
@@ -156,7 +156,7 @@ def validate_units(estimator, X, *, reset, units, dtype=None):
     whom = type(estimator).__name__
     if dtype is None:
         dtype = (np.float64, np.float32)
-    check_real(X, whom)
+    check_real(X, whom, units.expected_values)
     try:
         # scikit-learn tests finiteness with a fast sum first, which warns
         # (inf - inf, overflow) on exactly the data it then rejects.
