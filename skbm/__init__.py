@@ -2,6 +2,7 @@
 
 from ._bm import BoltzmannMachine
 from ._categorical_bm import CategoricalBoltzmannMachine
+from ._categorical_rbm import CategoricalRBM
 from ._hbm import HiddenBoltzmannMachine
 from ._log_partition import LogPartition
 from ._persistence import InconsistentVersionWarning
@@ -14,6 +15,7 @@ __all__ = [
     "BernoulliRBM2",
     "BoltzmannMachine",
     "CategoricalBoltzmannMachine",
+    "CategoricalRBM",
     "HiddenBoltzmannMachine",
     "InconsistentVersionWarning",
     "LogPartition",
