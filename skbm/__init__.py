@@ -3,6 +3,7 @@
 from ._bm import BoltzmannMachine
 from ._categorical_bm import CategoricalBoltzmannMachine
 from ._categorical_rbm import CategoricalRBM
+from ._gaussian_rbm import GaussianBernoulliRBM
 from ._hbm import HiddenBoltzmannMachine
 from ._log_partition import LogPartition
 from ._persistence import InconsistentVersionWarning
@@ -16,6 +17,7 @@ __all__ = [
     "BoltzmannMachine",
     "CategoricalBoltzmannMachine",
     "CategoricalRBM",
+    "GaussianBernoulliRBM",
     "HiddenBoltzmannMachine",
     "InconsistentVersionWarning",
     "LogPartition",

@@ -26,10 +26,14 @@ SAMPLE_WEIGHT_REASONS = {
 }
 
 
+# Solvers whose updates sample (chains, and weighted draws of the rows).
+STOCHASTIC_SOLVERS = ("pcd", "cd", "pt")
+
+
 def expected_failed_checks(estimator):
     """The ``expected_failed_checks`` of ``parametrize_with_checks``."""
     name = type(estimator).__name__
-    if getattr(estimator, "solver", None) == "pcd":
+    if getattr(estimator, "solver", None) in STOCHASTIC_SOLVERS:
         reason = SAMPLE_WEIGHT_REASONS["BernoulliRBM2"]
     else:
         # BoltzmannMachine's deterministic solvers pass: its pseudo-likelihood

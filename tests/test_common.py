@@ -14,7 +14,11 @@ NOT_ESTIMATORS = {"InconsistentVersionWarning", "LogPartition", "sequence_weight
 
 def _public_estimators():
     # Every other parameter at its default; fewer epochs keep the checks fast.
-    fast = {"BernoulliRBM2": {"n_iter": 2}}
+    fast = {
+        "BernoulliRBM2": {"n_iter": 2},
+        # Few enough hidden units to score exactly.
+        "GaussianBernoulliRBM": {"n_components": 8, "n_iter": 5},
+    }
     names = [name for name in skbm.__all__ if name not in NOT_ESTIMATORS]
     return [getattr(skbm, name)(**fast.get(name, {})) for name in names]
 
