@@ -51,7 +51,6 @@ class GaussianUnits(UnitType):
         self.sigma = None if sigma is None else np.asarray(sigma, dtype=np.float64)
         if self.sigma is not None:
             self.variance = self.sigma**2
-            self.log_norm = np.log(self.sigma) + HALF_LOG_TWO_PI
 
     def __repr__(self):
         return f"GaussianUnits(sigma={self.sigma})"
@@ -67,7 +66,7 @@ class GaussianUnits(UnitType):
         field = np.asarray(field, dtype=np.float64)
         value = np.square(field, out=out if out is not None else None)
         value *= 0.5 * self.variance
-        value += self.log_norm
+        value += np.log(self.sigma) + HALF_LOG_TWO_PI
         return value
 
     def mean(self, field):

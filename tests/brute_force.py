@@ -71,3 +71,22 @@ def random_potts(n_categories, seed, scale=1.0):
     for start, stop in zip(offsets[:-1], offsets[1:], strict=True):
         W[start:stop, start:stop] = 0.0
     return W, rng.normal(0.0, scale, n_columns)
+
+
+def central_differences(function, params, step=1e-6):
+    """Central finite differences of ``function(params)`` for every entry.
+
+    ``params`` is a dict of arrays; returns a dict of arrays of the same
+    shapes holding d function / d entry.
+    """
+    numeric = {}
+    for name, value in params.items():
+        numeric[name] = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            values = []
+            for sign in (1, -1):
+                moved = {key: array.copy() for key, array in params.items()}
+                moved[name][index] += sign * step
+                values.append(function(moved))
+            numeric[name][index] = (values[0] - values[1]) / (2 * step)
+    return numeric
