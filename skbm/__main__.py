@@ -3,7 +3,9 @@
 Run ``python -m skbm --help`` for the options. By default the data are
 scikit-learn's bundled digits, binarized (pixel > 7), split 70/30 with
 ``random_state=0``; every model is scored by its held-out mean log-likelihood,
-computed exactly where enumeration is feasible.
+computed exactly where enumeration is feasible. The categorical models read
+three grey levels of a few pixels, and the Gaussian RBM and scikit-learn's
+GaussianMixture the dequantized digits (a log-density).
 """
 
 import argparse
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 
@@ -23,6 +26,8 @@ from . import (
     BernoulliRBM2,
     BoltzmannMachine,
     CategoricalBoltzmannMachine,
+    CategoricalRBM,
+    GaussianBernoulliRBM,
     HiddenBoltzmannMachine,
 )
 
@@ -32,13 +37,18 @@ N_SUBSET_PIXELS = 16
 # Pixels of the categorical row: 3**8 = 6561 joint states, scored exactly.
 N_LEVEL_PIXELS = 8
 
+# Hidden units of the Gaussian row: 2**16 hidden states, scored exactly.
+GAUSSIAN_COMPONENTS = 16
+
 # Printed under the final table.
 LEGEND = """
 Held-out LL: mean ln P(x) over the held-out rows, in nats per row; higher is better.
 h = hidden units. solver ("auto" resolved): pcd = persistent contrastive divergence
 (scikit-learn's own for "pcd (sklearn)"), pseudolikelihood = L-BFGS on the
-pseudo-likelihood, exact = L-BFGS on the exact likelihood, by enumeration.
-ln Z: exact = by enumeration; ais = annealed importance sampling, shown with the
+pseudo-likelihood, exact = L-BFGS on the exact likelihood, by enumeration
+(SGD on the exact gradient for the RBMs), cd = contrastive divergence, EM =
+expectation-maximisation. ln Z: exact = by enumeration (closed form: a Gaussian
+mixture's normaliser); ais = annealed importance sampling, shown with the
 held-out LL interval implied by its ln Z interval (mean weight +/- 3 std. errors)."""
 
 
@@ -46,6 +56,13 @@ def load_binary_digits():
     """scikit-learn's digits, binarized at pixel > 7 (bundled, no download)."""
     X, _ = load_digits(return_X_y=True)
     return (X > 7).astype(np.float64)
+
+
+def load_dequantized_digits():
+    """The digits' grey levels with uniform noise, (X + u) / 17: real values in
+    [0, 1] that have a density (the density benchmark's data)."""
+    X, _ = load_digits(return_X_y=True)
+    return (X + np.random.default_rng(0).random(X.shape)) / 17
 
 
 def load_digit_levels():
@@ -222,6 +239,8 @@ def timed_fit(model, X):
 
 def describe_score(model, X):
     """Mean held-out log-likelihood and how ln Z was obtained."""
+    if not hasattr(model, "log_partition"):  # scikit-learn's GaussianMixture
+        return model.score(X), "closed form"
     try:
         value = model.score(X)
     except ValueError as exc:
@@ -335,7 +354,8 @@ def run(args):
             print(f"      saved to {args.save}")
 
     if args.data is None:
-        rows.append(categorical_row(args, order[:N_LEVEL_PIXELS]))
+        rows.extend(categorical_rows(args, order[:N_LEVEL_PIXELS]))
+        rows.extend(gaussian_rows(args))
 
     print()
     header = (
@@ -350,35 +370,80 @@ def run(args):
             f"{score:>12.3f}  {how}"
         )
     print(LEGEND)
-    subsets = {data_label for _, data_label, *_ in rows} - {"all features"}
+    subsets = sorted({data for _, data, *_ in rows if "pixels" in data})
     if subsets:
         print(
-            f"Rows on different data (all features vs the {', '.join(sorted(subsets))}"
-            " of highest training\nvariance) are not comparable. 3-lvl: each pixel's "
-            "grey level 0-16 as three categories\n(0, 1-8, 9-16)."
+            f"Rows on different data (all features, the {', '.join(subsets)} of "
+            "highest training\nvariance, the dequantized pixels) are not "
+            "comparable. 3-lvl: each pixel's grey level 0-16 as\nthree "
+            "categories (0, 1-8, 9-16). dequant.: (grey level + uniform noise) "
+            "/ 17, real values,\nwhose LL is a log-density; GaussianMixture has "
+            "40 components with diagonal covariances."
         )
 
 
-def categorical_row(args, pixels):
-    """Fit the Potts model on three grey levels of a few pixels; a table row.
+def fitted_rows(models, X_train, X_test, data_label):
+    """Fit and score each (label, estimator) on one data set; their table rows."""
+    rows = []
+    for label, model in models:
+        solver = getattr(model, "solver", "EM (sklearn)")
+        print(f"[+] fitting {label} ({solver}, {data_label}) ...")
+        seconds = timed_fit(model, X_train)
+        score, how = describe_score(model, X_test)
+        print(f"      fitted in {seconds:.2f} s; held-out {score:.3f} ({how})")
+        rows.append(
+            (label, data_label, getattr(model, "solver_", solver), seconds, score, how)
+        )
+    return rows
+
+
+def categorical_rows(args, pixels):
+    """The Potts model and a categorical RBM on three grey levels of a few pixels.
 
     The same rows and split as the binary models, the pixels of highest
     training variance, each pixel's grey level 0..16 read as one of three
     categories (0, 1-8, 9-16).
     """
-    levels = load_digit_levels()
+    levels = load_digit_levels()[:, np.sort(pixels)]
     L_train, L_test = train_test_split(levels, test_size=0.3, random_state=0)
-    columns = np.sort(pixels)
-    label = "CategoricalBoltzmannMachine"
-    data_label = f"{len(columns)} pixels 3-lvl"
-    model = CategoricalBoltzmannMachine(random_state=args.seed)
-    print(f"[+] fitting {label} ({model.solver}, {data_label}) ...")
-    seconds = timed_fit(model, L_train[:, columns])
-    score, how = describe_score(model, L_test[:, columns])
-    print(
-        f"      fitted in {seconds:.2f} s; held-out log-likelihood {score:.3f} ({how})"
+    models = [
+        (
+            "CategoricalBoltzmannMachine",
+            CategoricalBoltzmannMachine(random_state=args.seed),
+        ),
+        (
+            f"CategoricalRBM ({args.n_components} h)",
+            CategoricalRBM(
+                n_components=args.n_components,
+                n_iter=args.n_iter,
+                random_state=args.seed,
+            ),
+        ),
+    ]
+    return fitted_rows(models, L_train, L_test, f"{len(pixels)} pixels 3-lvl")
+
+
+def gaussian_rows(args):
+    """The Gaussian RBM and a diagonal GaussianMixture on the dequantized digits.
+
+    The same split; their held-out figure is a log-density.
+    """
+    X_train, X_test = train_test_split(
+        load_dequantized_digits(), test_size=0.3, random_state=0
     )
-    return label, data_label, model.solver_, seconds, score, how
+    models = [
+        (
+            f"GaussianBernoulliRBM ({GAUSSIAN_COMPONENTS} h)",
+            GaussianBernoulliRBM(
+                n_components=GAUSSIAN_COMPONENTS, random_state=args.seed
+            ),
+        ),
+        (
+            "sklearn GaussianMixture (40)",
+            GaussianMixture(40, covariance_type="diag", random_state=args.seed),
+        ),
+    ]
+    return fitted_rows(models, X_train, X_test, "dequant. 64 px")
 
 
 def main(argv=None):
