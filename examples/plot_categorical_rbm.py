@@ -1,7 +1,7 @@
 """
-==============================================
+================================================
 A categorical RBM of grey levels, scored exactly
-==============================================
+================================================
 
 :class:`~skbm.CategoricalRBM` has one categorical unit per feature (the
 softmax units of collaborative filtering and of protein-sequence RBMs) and

@@ -1,7 +1,7 @@
 """
-=====================================================================
+=======================================================================
 Held-out log-density of real-valued data: Gaussian RBM and scikit-learn
-=====================================================================
+=======================================================================
 
 :class:`~skbm.GaussianBernoulliRBM` models real-valued data with Gaussian
 visible units and {0,1} hidden units: given the hidden units, each feature
