@@ -241,6 +241,21 @@ class BaseRBM(BaseBoltzmann):
     def _transform(self, X):
         return self._model().hidden_probabilities(X).astype(X.dtype, copy=False)
 
+    def transform(self, X):
+        """Hidden activation probabilities P(h = 1 | v = X).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible data, in the estimator's input format.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            P(h_j = 1 | v) for each row, in the dtype of ``X``.
+        """
+        return super().transform(X)
+
     def _visible_values(self, x):
         """User values of internal visible states (category codes of one-hot rows)."""
         return x
