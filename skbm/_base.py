@@ -131,8 +131,8 @@ class SolverState:
     visible_offset, hidden_offset : ndarray or None
         Offsets of the centered gradient.
     visible_scale : ndarray or None
-        Standard deviations of real-valued training data, which scale the
-        steps of their parameters.
+        Standard deviations of real-valued training data, which set the
+        floor of the model's standard deviations.
     """
 
     velocity: dict | None = None

@@ -36,10 +36,11 @@ class GaussianBernoulliRBM(BaseRBM):
     Gaussians at the training-data means (and the model's ``sigma_``).
 
     Training works on the data's scale: the steps of ``components_`` and
-    ``intercept_visible_`` are multiplied by each feature's variance in the
-    training data and ``sigma_`` is learned in log space, so that the fit
-    does not depend on the units of the features, and ``sigma_`` never falls
-    below ``sigma_floor`` times the feature's standard deviation.
+    ``intercept_visible_`` are their gradients multiplied by ``sigma_**2``
+    (the inverse Fisher information of a Gaussian mean) and ``sigma_`` is
+    learned in log space, so that the fit does not depend on the units of
+    the features, and ``sigma_`` never falls below ``sigma_floor`` times the
+    feature's standard deviation in the training data.
 
     Parameters
     ----------
@@ -260,7 +261,7 @@ class GaussianBernoulliRBM(BaseRBM):
         The family's parameters are W / sigma**2, b / sigma**2, c and the
         coefficient -1 / (2 sigma**2) of v**2, whose gradients are data minus
         model statistics; d/d ln sigma of the three scaled ones is -2 times
-        each. The steps of W and b are scaled by the data's variance.
+        each. The steps of W and b are their gradients times sigma**2.
         """
         variance = family.visible_units.variance
         W_nat, b_nat = family.W, family.b
