@@ -300,10 +300,9 @@ def free_energy(V, W, b, c, visible_units=BERNOULLI):
     # Row by row: a dense matrix-vector product V @ b can round a row
     # differently with the number of rows (a sparse one sums each row alone).
     visible_term = V @ b if sp.issparse(V) else np.einsum("ij,j->i", V, b)
-    energy = -np.asarray(visible_term).ravel() - softplus(lam, out=lam).sum(axis=1)
-    if not visible_units.enumerable:
-        energy += visible_units.self_energy(V)
-    return energy
+    hidden_term = softplus(lam, out=lam).sum(axis=1)
+    visible_term = np.asarray(visible_term).ravel()
+    return visible_units.self_energy(V) - visible_term - hidden_term
 
 
 def layer_bits(n_hidden, n_columns, visible_units):
@@ -408,10 +407,9 @@ class _LogWeightTable:
             np.exp(lam, out=lam)
             lam += 1
             np.log(lam, out=lam)
-        elif self.units_y.logistic:
-            softplus(lam, out=lam)
         else:
-            lam = self.units_y.cumulant(lam)
+            # In place where the cumulant has one value per column.
+            lam = self.units_y.cumulant(lam, out=lam)
         log_w = lam @ self.ones
         log_w += self.x_low
         log_w += high @ self.a_high
