@@ -256,12 +256,13 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
     W_hh and intercepts b_h + v W_vh; its log partition function is
     estimated by forward AIS (:func:`skbm._ais.per_row_log_partitions`) from
     a base of independent hidden units at the row's naive mean-field
-    posterior, vectorised over rows. Each distinct row is estimated once,
-    from its own stream, so a row's estimate does not depend on the other
-    rows passed or on their order, and equal rows get equal estimates.
+    posterior, vectorised over rows. Each row draws from its own stream,
+    seeded by its content, so a row's estimate does not depend on the other
+    rows passed or on their order, and equal rows get equal estimates (the
+    estimator passes each distinct row once).
 
     The cost is that of ``n_runs`` AIS runs of ``len(betas)`` steps per
-    distinct row: O(n_rows * n_runs * n_betas * n_hidden * n_units)
+    row: O(n_rows * n_runs * n_betas * n_hidden * n_units)
     operations. The estimate of ln sum_h is a stochastic lower bound, like
     forward AIS of ln Z.
 
@@ -290,10 +291,8 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
     W = np.asarray(coupling, dtype=np.float64)
     b = np.asarray(intercept, dtype=np.float64)
     # + 0.0 turns -0.0 into 0.0, so equal values hash equally.
-    V = np.asarray(V, dtype=np.float64) + 0.0
-    n_visible = V.shape[1]
-    rows, inverse = np.unique(V, axis=0, return_inverse=True)
-    inverse = np.ravel(inverse)
+    rows = np.asarray(V, dtype=np.float64) + 0.0
+    n_visible = rows.shape[1]
     W_vv, W_vh = W[:n_visible, :n_visible], W[:n_visible, n_visible:]
     W_hh, b_h = W[n_visible:, n_visible:], b[n_visible:]
     # Row by row (einsum): a matrix-vector product rows @ b can round the
@@ -325,7 +324,7 @@ def clamped_log_sums(V, coupling, intercept, n_runs, betas, seed, n_jobs=None):
         units_R=BERNOULLI,
     )
     log_z = per_row_log_partitions(problem, rows, n_runs, betas, seed, n_jobs)
-    return (log_z + visible_part)[inverse]
+    return log_z + visible_part
 
 
 def exact_objective(theta, V, row_weights, adjacency, alpha):
@@ -421,11 +420,17 @@ class HiddenFamily(MachineFamily):
         return split_sizes(graph, self.n_visible)
 
     def unnormalized_log_proba(self, X):
+        # Each distinct row once: summing the hidden units out (by
+        # enumeration or by AIS) costs far more per row than finding the
+        # repeats, which binary data have many of. + 0.0 turns -0.0 into 0.0.
+        rows, inverse = np.unique(dense(X) + 0.0, axis=0, return_inverse=True)
         if self.clamped_ais is not None:
-            return clamped_log_sums(
-                dense(X), self.coupling, self.intercept, *self.clamped_ais
+            log_sum = clamped_log_sums(
+                rows, self.coupling, self.intercept, *self.clamped_ais
             )
-        return hidden_log_sum(dense(X), self.coupling, self.intercept)
+        else:
+            log_sum = hidden_log_sum(rows, self.coupling, self.intercept)
+        return log_sum[np.ravel(inverse)]
 
     def enumeration_bits(self):
         return self.split_sizes()[1]

@@ -117,6 +117,28 @@ def test_score_samples_and_transform_match_brute_force(connectivity):
     )
 
 
+def test_each_distinct_row_is_scored_once(monkeypatch):
+    # Binary data repeat rows: the hidden sum of each distinct row is
+    # computed once, and every copy gets its brute-force value.
+    import skbm._hbm_math as hbm_math
+
+    rng = np.random.default_rng(2)
+    W, b = random_parameters(make_mask("full"), rng, scale=1.5)
+    model = model_with(W, b, N_VISIBLE)
+    V = all_states(N_VISIBLE)[rng.integers(0, 2**N_VISIBLE, 40)]
+    seen = []
+    original = hbm_math.hidden_log_sum
+
+    def counting(rows, *args, **kwargs):
+        seen.append(len(rows))
+        return original(rows, *args, **kwargs)
+
+    monkeypatch.setattr(hbm_math, "hidden_log_sum", counting)
+    scores = model.score_samples(V)
+    assert seen == [len(np.unique(V, axis=0))] and seen[0] < len(V)
+    np.testing.assert_allclose(scores, brute_marginal(V, W, b)[0], atol=1e-10)
+
+
 @pytest.mark.parametrize("connectivity", CONNECTIVITIES)
 def test_fit_keeps_structure(connectivity):
     rng = np.random.default_rng(2)
