@@ -43,6 +43,7 @@ from ._bm_math import newton_polish
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS, choose_by_size
 from ._log_partition import LogPartition
 from ._persistence import check_version, stamp_version
+from ._threads import blas_threads_for, on_one_blas_thread
 from ._validation import caller_stacklevel, validate_units
 
 # Beyond this many enumerated units even score_method="exact" is refused:
@@ -390,6 +391,7 @@ class BaseBoltzmann(
         )
 
     @atomic
+    @on_one_blas_thread
     def _fit(self, X, *, first_call, n_epochs=None, sample_weight=None):
         X = self._validate_units(X, reset=first_call)
         if sample_weight is not None:
@@ -1072,16 +1074,21 @@ class BaseBoltzmann(
         """
         width = max(family.row_width(), self._n_features_out, X.shape[1])
         rows = max(1, BLOCK_BYTES // (8 * width))
-        if X.shape[0] <= rows:
-            return function(X)
-        out = None
-        for chunk in gen_batches(X.shape[0], rows):
-            result = function(X[chunk])
-            if out is None:
-                out = np.empty((X.shape[0], *result.shape[1:]), dtype=result.dtype)
-            out[chunk] = result
-        return out
+        # A chunk's product with the weights is large enough for the user's
+        # BLAS threads to pay only on big models and many rows.
+        n_weights = sum(np.size(getattr(self, name)) for name in self._parameter_names)
+        with blas_threads_for(min(rows, X.shape[0]) * n_weights):
+            if X.shape[0] <= rows:
+                return function(X)
+            out = None
+            for chunk in gen_batches(X.shape[0], rows):
+                result = function(X[chunk])
+                if out is None:
+                    out = np.empty((X.shape[0], *result.shape[1:]), dtype=result.dtype)
+                out[chunk] = result
+            return out
 
+    @on_one_blas_thread
     def sample(self, n_samples=1, random_state=None):
         """Draw samples of the visible units from the model.
 

@@ -31,7 +31,6 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.special import expit
 from sklearn.utils import gen_batches
 from sklearn.utils.extmath import safe_sparse_dot
-from threadpoolctl import threadpool_limits
 
 from . import _enumeration
 from ._ais import machine_problem
@@ -41,6 +40,7 @@ from ._exact import SplitSum
 from ._family import ModelFamily
 from ._gibbs import gibbs_sweeps, independent_draws
 from ._graph import cached_coloring, coupling_graph, independent_split
+from ._threads import one_blas_thread
 
 
 def _as_float64(coupling, intercept):
@@ -736,7 +736,7 @@ def pseudolikelihood_gradients(
     grad_intercept = np.zeros(intercept.shape)
     # One block per thread at a time, summed as they come: the memory is that
     # of ``threads`` blocks, whatever the number of rows.
-    with threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext():
+    with one_blas_thread() if threads > 1 else nullcontext():
         for first in range(0, len(bounds), threads):
             group = bounds[first : first + threads]
             for terms in map_blocks(block_terms, group, threads):

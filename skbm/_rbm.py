@@ -15,6 +15,7 @@ from ._rbm_math import (
     sample_bernoulli,
     sgd_step,
 )
+from ._threads import on_one_blas_thread
 
 # Solver "exact" enumerates the smaller layer at every update.
 MAX_EXACT_SOLVER_BITS = 20
@@ -260,6 +261,7 @@ class BaseRBM(BaseBoltzmann):
         """User values of internal visible states (category codes of one-hot rows)."""
         return x
 
+    @on_one_blas_thread
     def gibbs(self, v):
         """Perform one Gibbs sampling step from visible states ``v``.
 
@@ -311,8 +313,11 @@ class BernoulliRBM2(BaseRBM):
     n_iter : int, default=10
         Passes over the training data in :meth:`fit`.
     verbose : int, default=0
-        Print a line per epoch with the training mean log-likelihood, labelled
-        with how ln Z was obtained.
+        Print a line per epoch: with 1, the training mean of ln sum_h
+        exp(-Phi(v, h)) (minus the free energy), the log-likelihood plus ln Z
+        (cheap); with 2 or more, the training mean log-likelihood, labelled
+        with how ln Z was obtained (exact, or AIS, which can take longer than
+        the epoch).
     random_state : int, RandomState instance or None, default=None
         Seed of the initial weights, the shuffling and the Gibbs sampling.
     solver : {"pcd", "cd", "pt", "exact"}, default="pcd"
@@ -556,6 +561,7 @@ class BernoulliRBM2(BaseRBM):
         """
         return super().transform(X)
 
+    @on_one_blas_thread
     def gibbs(self, v):
         """Perform one Gibbs sampling step from visible states ``v``.
 

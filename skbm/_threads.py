@@ -1,0 +1,79 @@
+"""How many BLAS threads skbm's work runs on.
+
+Training, sampling and annealing are loops of many small matrix products
+with element-wise work between them. On several BLAS threads each product
+wakes the other threads and waits for them; when another process holds a
+core, that wait costs more than the product itself. Measured on a 2-core
+machine (``benchmarks/bench_threads.py``): fitting a 784 x 500 RBM for one
+epoch took 1.07 s on two OpenBLAS threads and 1.83 s on one when the
+machine was quiet, but 3.69 s on two and 1.84 s on one with one busy
+process beside it; forward and reverse AIS on it took 6.7 s and 10.2 s
+quiet, 21.2 s and 9.6 s busy. Loops therefore run on one BLAS thread (and
+``n_jobs`` spreads independent work over cores with joblib, each worker on
+one BLAS thread); a single large product, such as transforming many rows,
+keeps the user's setting, since a one-off product of that size gains from
+threads even on a busy machine (4000 x 784 x 500: 27.8 ms on two threads
+and 53.6 ms on one when quiet, 50.0 ms on two when busy).
+
+The limit is set with threadpoolctl (a dependency of scikit-learn) and the
+user's setting is restored on exit, so an outer
+``threadpoolctl.threadpool_limits`` is respected: skbm only ever lowers it.
+"""
+
+import functools
+from contextlib import nullcontext
+
+from threadpoolctl import ThreadpoolController
+
+# Multiply-adds of one product from which it runs on the user's BLAS threads:
+# below it, waking a second thread costs more than it saves (100 x 64 x 256,
+# 1.6e6, took 44 times as long on two threads as on one with a busy process
+# beside it; 1000 x 64 x 256, 1.6e7, took 0.41 times as long).
+PARALLEL_PRODUCT_SIZE = 2**24
+
+_controller = None
+
+
+def _blas_controller():
+    """A ThreadpoolController made once: limiting through it takes microseconds,
+    where ``threadpool_limits`` inspects every loaded library each time."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def one_blas_thread():
+    """Context manager that runs its block on one BLAS thread.
+
+    The previous number of threads is restored on exit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbm._threads import one_blas_thread
+    >>> with one_blas_thread():
+    ...     product = np.ones((3, 4)) @ np.ones((4, 2))
+    >>> product[0, 0]
+    np.float64(4.0)
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+def blas_threads_for(product_size):
+    """One BLAS thread for a product of fewer than ``PARALLEL_PRODUCT_SIZE``
+    multiply-adds, the user's setting for a larger one (a context manager)."""
+    if product_size >= PARALLEL_PRODUCT_SIZE:
+        return nullcontext()
+    return one_blas_thread()
+
+
+def on_one_blas_thread(method):
+    """Decorator: run ``method`` (a loop of small products) on one BLAS thread."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with one_blas_thread():
+            return method(*args, **kwargs)
+
+    return wrapper
