@@ -5,7 +5,8 @@ skbm's forward AIS (``skbm._ais.forward_log_weights``, the runs behind
 algorithm (Salakhutdinov and Murray, 2008: hidden units summed out with
 ``np.logaddexp``, the same base model and schedule). Both estimates are
 compared with the exact ln Z (every call draws from a new seed). The whole
-estimator call (forward and reverse runs) is timed too. Run
+estimator call is timed too: the default (forward runs, what ``score``
+runs) and ``log_partition(reverse=True)``. Run
 ``python benchmarks/bench_ais.py [--repeats N]``.
 """
 
@@ -96,16 +97,22 @@ def main(argv=None):
         rng = np.random.default_rng(next(seeds))
         estimates["plain numpy AIS"].append(plain_ais(W, b, c, a, betas, N_RUNS, rng))
 
-    def estimator():
-        # A copy scored by AIS: the cache starts empty.
-        copy.deepcopy(model).set_params(score_method="ais").log_partition()
+    def estimator(reverse):
+        def run():
+            # A copy scored by AIS: the cache starts empty.
+            copy.deepcopy(model).set_params(score_method="ais").log_partition(
+                reverse=reverse
+            )
+
+        return run
 
     with threadpool_limits(args.threads):
         functions = {
             "skbm forward AIS": ours(None),
             "skbm forward AIS, n_jobs=2": ours(2),
             "plain numpy AIS": plain,
-            "skbm log_partition (forward + reverse)": estimator,
+            "skbm log_partition (default, forward)": estimator(False),
+            "skbm log_partition(reverse=True)": estimator(True),
         }
         times = interleaved(functions, args.repeats)
     med = {k: median(v) for k, v in times.items()}

@@ -36,6 +36,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._ais import (
     both_directions_log_weights,
     default_betas,
+    forward_log_weights,
+    reverse_log_weights,
     weight_summary,
 )
 from ._bernoulli_units import BERNOULLI
@@ -862,8 +864,16 @@ class BaseBoltzmann(
             return int(copy.deepcopy(state).integers(2**32))
         return int(copy.deepcopy(check_random_state(state)).randint(2**32 - 1))
 
-    def _ais_log_partition(self, family):
-        """Forward and reverse AIS estimates of ln Z as a LogPartition."""
+    def _ais_log_partition(self, family, *, reverse=False, forward=None):
+        """AIS estimate of ln Z as a LogPartition: forward runs, and the
+        reverse runs too when ``reverse``.
+
+        ``forward`` is the single-run forward estimates of an earlier call
+        (the cache) on the same parameters and settings; they are reused, so
+        asking for the reverse side later costs only the reverse runs. Both
+        directions draw from their own streams of the seed, so the result is
+        the same whether they ran together or one after the other.
+        """
         problem = family.annealing_problem()
         # Python ints: a numpy uint8 count would overflow in the products
         # that size the chains.
@@ -871,35 +881,52 @@ class BaseBoltzmann(
         betas = default_betas(n_betas)
         seed = self._score_seed()
         log_z_base = float(problem.log_z_base())
-        sample_target, start = family.target_sampler(problem)
-        forward, reverse = both_directions_log_weights(
-            problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
-        )
-        forward += log_z_base
+        backward = None
+        if reverse:
+            sample_target, start = family.target_sampler(problem)
+        if forward is not None:
+            if reverse:
+                backward = reverse_log_weights(
+                    problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
+                )
+        elif reverse:
+            forward, backward = both_directions_log_weights(
+                problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
+            )
+            forward += log_z_base
+        else:
+            forward = forward_log_weights(
+                problem, betas, n_runs, seed, n_jobs=self.n_jobs
+            )
+            forward += log_z_base
         log_z, low, high, ess = weight_summary(forward)
-        reverse_mean, reverse_low, reverse_high, _ = weight_summary(reverse)
-        reverse_log_z = log_z_base - reverse_mean
-        return LogPartition(
+        estimate = dict(
             log_z=log_z,
             method="ais",
             interval=(low, high),
             n_runs=n_runs,
             n_betas=n_betas,
             ess=ess,
-            reverse_log_z=reverse_log_z,
-            reverse_interval=(log_z_base - reverse_high, log_z_base - reverse_low),
-            reverse_start=start,
             run_log_z=forward,
-            reverse_run_log_z=log_z_base - reverse,
         )
+        if backward is not None:
+            reverse_mean, reverse_low, reverse_high, _ = weight_summary(backward)
+            estimate.update(
+                reverse_log_z=log_z_base - reverse_mean,
+                reverse_interval=(log_z_base - reverse_high, log_z_base - reverse_low),
+                reverse_start=start,
+                reverse_run_log_z=log_z_base - backward,
+            )
+        return LogPartition(**estimate)
 
-    def _compute_log_partition(self, method, family):
+    @on_one_blas_thread
+    def _compute_log_partition(self, method, family, *, reverse=False, forward=None):
         if method == "exact":
             log_z = float(family.exact_log_partition(n_jobs=self.n_jobs))
             return LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
-        return self._ais_log_partition(family)
+        return self._ais_log_partition(family, reverse=reverse, forward=forward)
 
-    def log_partition(self):
+    def log_partition(self, reverse=False):
         """The log partition function ln Z of the fitted model.
 
         Exact by enumeration when ``score_method="exact"``, or "auto" and the
@@ -907,21 +934,30 @@ class BaseBoltzmann(
         importance sampling: ``ais_runs`` forward runs of ``ais_betas``
         inverse temperatures from a base model of independent visible units
         at the training-data means (stored at fit; ``partial_fit`` keeps the
-        running mean of all rows it has seen) to the model, and as many
-        reverse runs from draws of the model back to the base. The estimate
-        is deterministic for a given ``random_state`` (``None`` uses the
-        fixed seed 0) and the same for any ``n_jobs``.
+        running mean of all rows it has seen) to the model. With
+        ``reverse=True``, as many reverse runs from draws of the model back to
+        the base follow, for the other side of the bracket; ``score`` and
+        ``score_samples`` run the forward side only. The estimate is
+        deterministic for a given ``random_state`` (``None`` uses the fixed
+        seed 0) and the same for any ``n_jobs``.
 
         Computed once per parameter values and cached: refitting, further
-        ``partial_fit`` calls or assigning to a fitted attribute invalidate it.
+        ``partial_fit`` calls or assigning to a fitted attribute invalidate
+        it. A later ``reverse=True`` call reuses the cached forward runs.
+
+        Parameters
+        ----------
+        reverse : bool, default=False
+            Also run reverse AIS (no effect on an exact value). It costs about
+            as much again as the forward runs.
 
         Returns
         -------
         estimate : LogPartition
             ``log_z`` with the method used and its interval; for AIS also the
-            effective sample size, the reverse estimate (a stochastic upper
-            bound) and the single-run estimates. See :class:`LogPartition`
-            for what each side guarantees.
+            effective sample size and the single-run estimates, and with
+            ``reverse=True`` the reverse estimate (a stochastic upper bound).
+            See :class:`LogPartition` for what each side guarantees.
 
         References
         ----------
@@ -961,7 +997,13 @@ class BaseBoltzmann(
         key = self._cache_key(method)
         cached = self.__dict__.get("_log_partition_cache")
         if cached is None or cached[0] != key:
-            cached = (key, self._compute_log_partition(method, family))
+            cached = (key, self._compute_log_partition(method, family, reverse=reverse))
+            self._log_partition_cache = cached
+        elif reverse and method == "ais" and cached[1].reverse_log_z is None:
+            estimate = self._compute_log_partition(
+                method, family, reverse=True, forward=cached[1].run_log_z
+            )
+            cached = (key, estimate)
             self._log_partition_cache = cached
         return cached[1]
 

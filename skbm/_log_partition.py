@@ -64,7 +64,8 @@ class LogPartition:
         dominate and the interval is not to be trusted.
     reverse_log_z : float or None
         The reverse AIS estimate of ln Z, a stochastic upper bound (see
-        above).
+        above); ``None`` unless asked for (``log_partition(reverse=True)``),
+        and so for the other ``reverse_*`` fields.
     reverse_interval : tuple of float or None
         ln Z_0 - ln(mean w_rev +/- 3 standard errors) of the reverse weights;
         the upper end is +inf when mean w_rev - 3 se <= 0.
