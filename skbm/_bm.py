@@ -193,8 +193,11 @@ class BoltzmannMachine(BaseBoltzmann):
         score is the same for any value, the fit up to rounding. ``None``
         means 1 unless in a joblib context.
     verbose : int, default=0
-        Print the training mean log-likelihood after each epoch ("pcd",
-        :meth:`partial_fit`), or the final penalised objective of L-BFGS.
+        Print a line per epoch ("pcd", :meth:`partial_fit`): with 1, the
+        training mean of -Phi(x), the log-likelihood plus ln Z (cheap); with
+        2 or more, the training mean log-likelihood, ln Z exact or by AIS
+        (which can take longer than the epoch). L-BFGS solvers print their
+        final penalised objective.
     random_state : int, RandomState instance or None, default=None
         Seed of the persistent chains and of the shuffling (the L-BFGS
         solvers are deterministic).

@@ -117,7 +117,10 @@ class CategoricalBoltzmannMachine(CategoricalInput, BaseBoltzmann):
         exact ln Z and over the row blocks of the pseudo-likelihood fit; the
         score is the same for any value, the fit up to rounding.
     verbose : int, default=0
-        Print the training progress.
+        Print the training progress: per epoch ("pcd"), with 1 the training
+        mean of -Phi(x), the log-likelihood plus ln Z (cheap), with 2 or more
+        the training mean log-likelihood (ln Z exact or by AIS); the final
+        objective of L-BFGS.
     random_state : int, RandomState instance or None, default=None
         Seed of the Gibbs chains, the mini-batches and the sampling.
 

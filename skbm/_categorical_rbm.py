@@ -45,7 +45,10 @@ class CategoricalRBM(CategoricalInput, BaseRBM):
     n_iter : int, default=10
         Passes over the training data in :meth:`fit`.
     verbose : int, default=0
-        Print a line per epoch with the training mean log-likelihood.
+        Print a line per epoch: with 1, the training mean of ln sum_h
+        exp(-Phi(x, h)), the log-likelihood plus ln Z (cheap); with 2 or more,
+        the training mean log-likelihood, ln Z exact or by AIS (which can
+        take longer than the epoch).
     random_state : int, RandomState instance or None, default=None
         Seed of the initial weights, the shuffling and the Gibbs sampling.
     solver : {"pcd", "cd", "exact"}, default="pcd"

@@ -56,7 +56,10 @@ class GaussianBernoulliRBM(BaseRBM):
         Lower bound of each ``sigma_i``, as a fraction of the feature's
         standard deviation in the training data.
     verbose : int, default=0
-        Print a line per epoch with the training mean log-density.
+        Print a line per epoch: with 1, the training mean of ln sum_h
+        exp(-Phi(v, h)), the log-density plus ln Z (cheap); with 2 or more,
+        the training mean log-density, ln Z exact or by AIS (which can take
+        longer than the epoch).
     random_state : int, RandomState instance or None, default=None
         Seed of the initial weights, the shuffling and the Gibbs sampling.
     solver : {"pcd", "cd", "exact"}, default="pcd"

@@ -146,9 +146,12 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         exact ln Z; the scores are the same for any value. ``None`` means 1
         unless in a joblib context.
     verbose : int, default=0
-        Print a line per epoch with the training mean log-likelihood
-        ("pcd", :meth:`partial_fit`), or the final penalised objective of
-        L-BFGS.
+        Print a line per epoch ("pcd", :meth:`partial_fit`): with 1, the
+        training mean of ln sum_h exp(-Phi(v, h)), the log-likelihood plus
+        ln Z (when the sums over h are exact; cheap); with 2 or more, the
+        training mean log-likelihood, ln Z exact or by AIS (which can take
+        longer than the epoch). L-BFGS solvers print their final penalised
+        objective.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial couplings, the shuffling and the Gibbs sampling.
 

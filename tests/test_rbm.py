@@ -351,9 +351,18 @@ def test_scores_do_not_depend_on_rows_passed():
 
 def test_verbose_reports_labelled_likelihood(capsys):
     X = (np.random.default_rng(0).random((30, 6)) < 0.5).astype(float)
-    BernoulliRBM2(n_components=4, n_iter=2, verbose=1, random_state=0).fit(X)
+    model = BernoulliRBM2(n_components=4, n_iter=2, verbose=2, random_state=0).fit(X)
     out = capsys.readouterr().out
     assert out.count("train mean log-likelihood (exact)") == 2
+    final = float(out.splitlines()[-1].split(" = ")[1].split(",")[0])
+    assert final == pytest.approx(model.score(X), abs=1e-4)
+    # verbose=1: the cheap figure, the log-likelihood plus ln Z, so labelled.
+    model.set_params(verbose=1, n_iter=1).fit(X)
+    line = capsys.readouterr().out.strip()
+    assert "log-likelihood + ln Z" in line and "log-likelihood (" not in line
+    value = float(line.split(" = ")[1].split(" ")[0])
+    expected = model.score(X) + model.log_partition().log_z
+    assert value == pytest.approx(expected, abs=1e-4)
 
 
 def test_gibbs_returns_binary_states():
