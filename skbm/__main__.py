@@ -243,13 +243,14 @@ def describe_score(model, X):
     if not hasattr(model, "log_partition"):  # scikit-learn's GaussianMixture
         return model.score(X), "closed form"
     try:
-        value = model.score(X)
+        # The reverse AIS runs too, the other side of the bracket (score runs
+        # the forward ones only). Asked for first, the two directions run
+        # side by side on n_jobs workers, and score reuses the cached value.
+        estimate = model.log_partition(reverse=True)
     except ValueError as exc:
         print(f"      not scored: {exc}")
         return float("nan"), "not computed (too large to enumerate)"
-    # The score ran forward AIS only; the main job asks for the reverse runs
-    # too, the other side of the bracket.
-    estimate = model.log_partition(reverse=True)
+    value = model.score(X)
     if estimate.method == "exact":
         return value, "exact"
     low, high = estimate.interval
