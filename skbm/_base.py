@@ -13,6 +13,7 @@ gradient is, and nothing about how ln Z, samples or AIS are computed.
 import copy
 import functools
 import hashlib
+import math
 import time
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -59,6 +60,10 @@ DEFAULT_SCORE_SEED = 0
 # DIVERGENCE_BOUND]: at |field| > 40 a {0,1} unit's probability is already 0
 # or 1 to double precision, so no fit of data needs weights near 1e6.
 DIVERGENCE_BOUND = 1e6
+
+# The share of an epoch's time that the per-epoch figure of verbose=1 may
+# take: its rows are thinned until it fits (half the 10% it is allowed).
+VERBOSE_SHARE = 0.05
 
 # The largest |energy| a model's parameters may reach: beyond it float64
 # spaces log-probabilities more than 0.02 nats apart, so scores lose meaning.
@@ -681,6 +686,7 @@ class BaseBoltzmann(
         step = self._step_function(X)
         batch_size = int(batch_size)
         n_samples = X.shape[0]
+        stride = 1  # of the rows of the verbose figure
         for epoch in range(n_epochs):
             start = time.time()
             if sample_weight is not None:
@@ -700,8 +706,8 @@ class BaseBoltzmann(
                 step(params, rows, rng, rate, momentum, state)
             self._check_divergence(params, epoch + 1)
             if self.verbose:
-                self._report_progress(
-                    epoch + 1, n_epochs, X, time.time() - start, params
+                stride = self._report_progress(
+                    epoch + 1, n_epochs, X, time.time() - start, params, stride
                 )
         state.velocity = {
             name: value.copy(order="C") for name, value in state.velocity.items()
@@ -730,15 +736,18 @@ class BaseBoltzmann(
             f"{largest:.3g}. {hint}. The model was left as it was before this call."
         )
 
-    def _report_progress(self, epoch, n_epochs, X, seconds, params):
+    def _report_progress(self, epoch, n_epochs, X, seconds, params, stride=1):
         """Print one line of training progress, its figure labelled.
 
-        ``verbose=1``: the mean over the training rows of ln sum_h
-        exp(-Phi(x, h)), the log-likelihood plus ln Z. It costs one pass over
-        the rows (a few percent of an epoch), but it is not a
-        log-likelihood: it also rises when ln Z does. ``verbose >= 2``: the
-        training mean log-likelihood itself, with ln Z exact or estimated by
+        ``verbose=1``: the mean of ln sum_h exp(-Phi(x, h)), the
+        log-likelihood plus ln Z, over every ``stride``-th training row. It
+        is cheap, but it is not a log-likelihood: it also rises when ln Z
+        does. ``stride`` grows so that the figure costs at most
+        ``VERBOSE_SHARE`` of an epoch. ``verbose >= 2``: the training mean
+        log-likelihood itself over all rows, with ln Z exact or estimated by
         forward AIS, which can take longer than the epoch.
+
+        Returns the stride of the next epoch's figure.
         """
         name = type(self).__name__
         family = self._model(
@@ -747,16 +756,18 @@ class BaseBoltzmann(
             )
         )
         start = time.perf_counter()
+        rows = X if self.verbose >= 2 else X[::stride]
         if self.verbose < 2 and getattr(family, "clamped_ais", None) is not None:
             # Sums over h by AIS, row by row: not a cheap figure.
             label = "verbose=2 prints the log-likelihood"
         else:
             mean_unnormalized = float(
-                np.mean(self._chunked(X, family.unnormalized_log_proba, family))
+                np.mean(self._chunked(rows, family.unnormalized_log_proba, family))
             )
+            over = "" if stride == 1 else f", every {stride}th row"
             label = (
                 f"train mean ln sum_h exp(-energy) = {mean_unnormalized:.4f} "
-                "(log-likelihood + ln Z)"
+                f"(log-likelihood + ln Z{over})"
             )
         if self.verbose >= 2:
             try:
@@ -774,10 +785,14 @@ class BaseBoltzmann(
                 if estimate.method != "exact":
                     label += f" in [{mean_unnormalized - high:.4f}, "
                     label += f"{mean_unnormalized - low:.4f}]"
+        cost = time.perf_counter() - start
         print(
             f"[{name}] epoch {epoch}/{n_epochs}, {label}, time = {seconds:.2f}s "
-            f"(+{time.perf_counter() - start:.2f}s for this line)"
+            f"(+{cost:.2f}s for this line)"
         )
+        if self.verbose < 2 and cost > VERBOSE_SHARE * seconds:
+            stride = math.ceil(stride * cost / (VERBOSE_SHARE * max(seconds, 1e-9)))
+        return stride
 
     # ------------------------------------------------------------------
     # Scoring
