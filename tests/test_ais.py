@@ -314,6 +314,32 @@ def test_auto_switches_to_ais_beyond_enumeration(digits, capsys):
     assert bm.log_partition(reverse=True).reverse_start == "gibbs"
 
 
+def test_score_runs_forward_only_and_reverse_reuses_it(models, monkeypatch):
+    # score needs the forward runs only; asking for the reverse side later
+    # runs just the reverse runs, and gives what one call asking for both
+    # gives.
+    import skbm._base as base
+
+    model = ais_copy(models["rbm"], ais_betas=200, ais_runs=20)
+    model.score(np.zeros((1, model.n_features_in_)))
+    forward = model.log_partition()
+    assert forward.reverse_log_z is None and forward.reverse_run_log_z is None
+    monkeypatch.setattr(
+        base,
+        "forward_log_weights",
+        lambda *args, **kwargs: pytest.fail("forward runs were repeated"),
+    )
+    both = model.log_partition(reverse=True)
+    monkeypatch.undo()
+    assert both.log_z == forward.log_z and np.isfinite(both.reverse_log_z)
+    assert model.log_partition() is both  # the fuller record stays cached
+    fresh = ais_copy(models["rbm"], ais_betas=200, ais_runs=20)
+    together = fresh.log_partition(reverse=True)
+    assert together == both
+    np.testing.assert_array_equal(together.run_log_z, both.run_log_z)
+    np.testing.assert_array_equal(together.reverse_run_log_z, both.reverse_run_log_z)
+
+
 def test_exact_log_partition_keeps_its_short_form():
     exact = LogPartition(log_z=1.5, method="exact", interval=(1.5, 1.5))
     assert str(exact) == "ln Z = 1.500000 (exact)"

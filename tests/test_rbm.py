@@ -245,7 +245,9 @@ def test_score_cache_keys_ais_settings_only_for_ais(monkeypatch):
     monkeypatch.setattr(
         model,
         "_compute_log_partition",
-        lambda method, family: calls.append(method) or original(method, family),
+        lambda method, family, **kwargs: (
+            calls.append(method) or original(method, family, **kwargs)
+        ),
     )
     exact = model.log_partition()
     model.set_params(ais_runs=7, ais_betas=50, random_state=3)
