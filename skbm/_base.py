@@ -716,6 +716,10 @@ class BaseBoltzmann(
             {name: value.copy(order="C") for name, value in params.items()}
         )
 
+    def _step_size(self):
+        """The learning rate as a number (an estimator may resolve "auto")."""
+        return self.learning_rate
+
     def _check_divergence(self, params, epoch):
         """Raise ValueError when training has diverged (see DIVERGENCE_BOUND)."""
         largest = max(
@@ -723,7 +727,7 @@ class BaseBoltzmann(
         )
         if np.isfinite(largest) and largest <= DIVERGENCE_BOUND:
             return
-        rate = self.learning_rate
+        rate = self._step_size()
         hint = f"Lower learning_rate, for example to {rate / 10:g}"
         alpha = getattr(self, "alpha", 0.0)
         if alpha and rate * alpha >= 1:

@@ -380,8 +380,10 @@ def test_gibbs_returns_binary_states():
 def test_defaults_reach_the_digits_target():
     """Held-out exact log-likelihood of the defaults on binarized digits.
 
-    Measured over random_state 0..9: mean -18.65 (range -18.76 to -18.49);
-    scikit-learn's BernoulliRBM at its defaults gets about -22.3.
+    Measured for random_state 0, 1, 2 after the default 10 epochs: -19.05,
+    -19.09, -18.78 (scikit-learn's BernoulliRBM at its defaults: -22.45,
+    -23.43, -20.98, in about the same time). More chains and Gibbs steps
+    (the previous defaults) reach -18.49 for seed 0, in 5.7 times the time.
     """
     from sklearn.model_selection import train_test_split
 
@@ -394,6 +396,10 @@ def test_defaults_reach_the_digits_target():
         BernoulliRBM2(n_components=16, random_state=seed).fit(X_train).score(X_test)
         for seed in range(3)
     ]
-    assert scores[0] >= -18.6
-    assert np.mean(scores) >= -18.7
-    assert min(scores) >= -18.8
+    assert scores[0] >= -19.1
+    assert np.mean(scores) >= -19.0
+    assert min(scores) >= -19.15
+    heavy = BernoulliRBM2(
+        n_components=16, n_chains=100, n_gibbs_steps=5, random_state=0
+    ).fit(X_train)
+    assert heavy.score(X_test) >= -18.6
