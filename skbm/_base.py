@@ -925,21 +925,19 @@ class BaseBoltzmann(
         backward = None
         if reverse:
             sample_target, start = family.target_sampler(problem)
-        if forward is not None:
-            if reverse:
-                backward = reverse_log_weights(
-                    problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
-                )
-        elif reverse:
+        if forward is None and reverse:
             forward, backward = both_directions_log_weights(
                 problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
             )
             forward += log_z_base
-        else:
-            forward = forward_log_weights(
+        elif forward is None:
+            forward = log_z_base + forward_log_weights(
                 problem, betas, n_runs, seed, n_jobs=self.n_jobs
             )
-            forward += log_z_base
+        elif reverse:
+            backward = reverse_log_weights(
+                problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
+            )
         log_z, low, high, ess = weight_summary(forward)
         estimate = dict(
             log_z=log_z,

@@ -3,17 +3,23 @@
 Training, sampling and annealing are loops of many small matrix products
 with element-wise work between them. On several BLAS threads each product
 wakes the other threads and waits for them; when another process holds a
-core, that wait costs more than the product itself. Measured on a 2-core
-machine (``benchmarks/bench_threads.py``): fitting a 784 x 500 RBM for one
-epoch took 1.07 s on two OpenBLAS threads and 1.83 s on one when the
-machine was quiet, but 3.69 s on two and 1.84 s on one with one busy
-process beside it; forward and reverse AIS on it took 6.7 s and 10.2 s
-quiet, 21.2 s and 9.6 s busy. Loops therefore run on one BLAS thread (and
-``n_jobs`` spreads independent work over cores with joblib, each worker on
-one BLAS thread); a single large product, such as transforming many rows,
-keeps the user's setting, since a one-off product of that size gains from
-threads even on a busy machine (4000 x 784 x 500: 27.8 ms on two threads
-and 53.6 ms on one when quiet, 50.0 ms on two when busy).
+core, that wait costs more than the product itself.
+
+Measured on a 2-core machine (``benchmarks/bench_threads.py`` has the full
+table):
+
+- One epoch of a 784 x 500 RBM (100 chains, 5 Gibbs steps per update) took
+  1.07 s on two OpenBLAS threads and 1.83 s on one when the machine was
+  quiet, but 3.69 s on two and 1.84 s on one with a busy process beside it.
+- Forward and reverse AIS on it took 6.7 s on two threads and 10.2 s on one
+  when quiet, but 21.2 s and 9.6 s when busy.
+- A one-off product of 4000 x 784 x 500 took 27.8 ms on two threads and
+  53.6 ms on one when quiet, and 50.0 ms on two when busy.
+
+Loops therefore run on one BLAS thread, and ``n_jobs`` spreads independent
+work over cores with joblib, each worker on one BLAS thread. A single large
+product, such as transforming many rows, keeps the user's setting, since it
+gains from threads even on a busy machine.
 
 The limit is set with threadpoolctl (a dependency of scikit-learn) and the
 user's setting is restored on exit, so an outer
