@@ -60,8 +60,8 @@ def one_blas_thread():
     >>> from skbm._threads import one_blas_thread
     >>> with one_blas_thread():
     ...     product = np.ones((3, 4)) @ np.ones((4, 2))
-    >>> product[0, 0]
-    np.float64(4.0)
+    >>> print(product[0, 0])
+    4.0
     """
     return _blas_controller().limit(limits=1, user_api="blas")
 
