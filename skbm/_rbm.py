@@ -599,7 +599,6 @@ class BernoulliRBM2(BaseRBM):
         """
         return super().transform(X)
 
-    @on_one_blas_thread
     def gibbs(self, v):
         """Perform one Gibbs sampling step from visible states ``v``.
 
