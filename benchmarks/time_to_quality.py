@@ -34,7 +34,7 @@ from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
 
 from skbm import BernoulliRBM2
-from skbm.__main__ import load_binary_digits
+from skbm.__main__ import as_bernoulli_rbm2, load_binary_digits
 
 N_ITERS = {
     "digits16": [1, 2, 3, 5, 10, 20],
@@ -55,17 +55,10 @@ def load(task):
     return X[:4000], X[4000:]
 
 
-def held_out(model, X_test, n_jobs):
+def held_out(model, X_train, X_test, n_jobs):
     """Held-out mean log-likelihood, and the AIS effective sample size or None."""
     if isinstance(model, BernoulliRBM):
-        twin = BernoulliRBM2(n_components=model.n_components).fit(X_test[:2])
-        twin.components_ = model.components_
-        twin.intercept_visible_ = model.intercept_visible_
-        twin.intercept_hidden_ = model.intercept_hidden_
-        # The AIS base model: independent pixels at the training means, as
-        # skbm's own models use (the twin saw only two rows).
-        twin._ais_base_mean = model._skbm_train_mean
-        model = twin
+        model = as_bernoulli_rbm2(model, X_train)
     model.set_params(n_jobs=n_jobs)
     estimate = model.log_partition()
     return float(model.score(X_test)), estimate.ess
@@ -83,8 +76,7 @@ def curve(make, X_train, X_test, n_iters, seeds, n_jobs):
                 start = time.perf_counter()
                 model.fit(X_train)
                 seconds.append(time.perf_counter() - start)
-            model._skbm_train_mean = X_train.mean(axis=0)
-            score, effective = held_out(model, X_test, n_jobs)
+            score, effective = held_out(model, X_train, X_test, n_jobs)
             scores.append(score)
             ess.append(effective)
         points.append(
