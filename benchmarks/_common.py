@@ -31,7 +31,7 @@ def digits_binary(repeat=1, dtype=np.float64):
     return np.tile(X, (repeat, 1))
 
 
-def interleaved(functions, repeats):
+def interleaved(functions, repeats, shuffle=False):
     """Time each function ``repeats`` times, in round-robin order.
 
     Parameters
@@ -40,6 +40,10 @@ def interleaved(functions, repeats):
         What to time; each call should do the whole workload.
     repeats : int
         Rounds; in each round every function runs once.
+    shuffle : bool, default=False
+        Run each round in a new random order (seeded), so that no function
+        always follows the same neighbour: what a previous workload leaves
+        behind (spinning BLAS threads, a warm cache) then spreads over all.
 
     Returns
     -------
@@ -47,8 +51,12 @@ def interleaved(functions, repeats):
         Wall-clock seconds of each run.
     """
     times = {name: [] for name in functions}
+    names = list(functions)
+    rng = np.random.default_rng(0)
     for _ in range(repeats):
-        for name, function in functions.items():
+        order = rng.permutation(len(names)) if shuffle else range(len(names))
+        for name in (names[i] for i in order):
+            function = functions[name]
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)

@@ -138,7 +138,7 @@ def measure(jobs, repeats):
     for setting in ("default", "one thread", "no limit"):
         for name, run in one_setting(jobs, setting).items():
             functions[(name, setting)] = run
-    times = interleaved(functions, repeats)
+    times = interleaved(functions, repeats, shuffle=True)
     return {key: median(value) for key, value in times.items()}, times
 
 
@@ -168,7 +168,7 @@ def table(result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", default=None)
     parser.add_argument("--text", default=None)
     args = parser.parse_args(argv)
@@ -207,7 +207,7 @@ def main(argv=None):
                 f"{result['blas'][0]['internal_api']} "
                 f"{result['blas'][0]['architecture']}, "
                 f"{result['blas'][0]['num_threads']} threads by default; "
-                f"medians of {args.repeats} interleaved repeats\n"
+                f"medians of {args.repeats} repeats, each round in a random order\n"
             )
             f.write(text + "\n")
     return result
