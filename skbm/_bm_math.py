@@ -41,6 +41,7 @@ from ._family import ModelFamily
 from ._gibbs import gibbs_sweeps, independent_draws
 from ._graph import cached_coloring, coupling_graph, independent_split
 from ._threads import one_blas_thread
+from ._validation import dense
 
 
 def _as_float64(coupling, intercept):
@@ -263,11 +264,6 @@ def check_couplings(coupling, whom):
             "to itself (fold a diagonal into intercept_, as x_i**2 = x_i for "
             "{0,1} units)."
         )
-
-
-def dense(X):
-    """``X`` as a dense array (sparse matrices densified)."""
-    return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
 class MachineFamily(ModelFamily):

@@ -177,3 +177,8 @@ def validate_units(estimator, X, *, reset, units, dtype=None):
     if sp.issparse(X):
         X = X.tocsr()
     return units.check_values(X, whom)
+
+
+def dense(X):
+    """``X`` as a dense array (sparse matrices densified)."""
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
