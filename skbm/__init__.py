@@ -5,7 +5,7 @@ from ._categorical_bm import CategoricalBoltzmannMachine
 from ._categorical_rbm import CategoricalRBM
 from ._gaussian_rbm import GaussianBernoulliRBM
 from ._hbm import HiddenBoltzmannMachine
-from ._log_partition import LogPartition
+from ._log_partition import AISWarning, LikelihoodBracket, LogPartition
 from ._persistence import InconsistentVersionWarning
 from ._rbm import BernoulliRBM2
 from ._sequence_weights import sequence_weights
@@ -13,6 +13,7 @@ from ._sequence_weights import sequence_weights
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AISWarning",
     "BernoulliRBM2",
     "BoltzmannMachine",
     "CategoricalBoltzmannMachine",
@@ -20,6 +21,7 @@ __all__ = [
     "GaussianBernoulliRBM",
     "HiddenBoltzmannMachine",
     "InconsistentVersionWarning",
+    "LikelihoodBracket",
     "LogPartition",
     "sequence_weights",
 ]

@@ -35,8 +35,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._ais import (
+    N_STANDARD_ERRORS,
+    adapted_betas,
     both_directions_log_weights,
-    default_betas,
+    data_reverse_log_weights,
     forward_log_weights,
     reverse_log_weights,
     weight_summary,
@@ -44,9 +46,9 @@ from ._ais import (
 from ._bernoulli_units import BERNOULLI
 from ._bm_math import newton_polish
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS, choose_by_size
-from ._log_partition import LogPartition
+from ._log_partition import AISWarning, LikelihoodBracket, LogPartition
 from ._persistence import check_version, stamp_version
-from ._threads import blas_threads_for, on_one_blas_thread
+from ._threads import blas_threads_for, on_one_blas_thread, one_blas_thread
 from ._validation import caller_stacklevel, validate_units
 
 # Beyond this many enumerated units even score_method="exact" is refused:
@@ -55,6 +57,11 @@ MAX_FORCED_EXACT_BITS = 30
 
 # Seed of AIS when random_state is None, so that scores stay deterministic.
 DEFAULT_SCORE_SEED = 0
+
+# Rows score_bracket anneals from at most (a weighted random subset beyond):
+# as many chains as the forward side's default 100 runs, so the conservative
+# side costs about what the forward side does.
+BRACKET_MAX_ROWS = 100
 
 # Training has diverged when a parameter leaves [-DIVERGENCE_BOUND,
 # DIVERGENCE_BOUND]: at |field| > 40 a {0,1} unit's probability is already 0
@@ -158,6 +165,15 @@ class SolverState:
                 for item in fields(self)
             }
         )
+
+
+def _log_mean_standard_error(log_values):
+    """Standard error of ln mean(exp(log_values)) by the delta method,
+    sd(w) / (mean(w) sqrt(n)); NaN for a single value."""
+    w = np.exp(log_values - np.max(log_values))
+    if len(w) < 2:
+        return float("nan")
+    return float(w.std(ddof=1) / (w.mean() * np.sqrt(len(w))))
 
 
 class BaseBoltzmann(
@@ -905,38 +921,43 @@ class BaseBoltzmann(
             return int(copy.deepcopy(state).integers(2**32))
         return int(copy.deepcopy(check_random_state(state)).randint(2**32 - 1))
 
-    def _ais_log_partition(self, family, *, reverse=False, forward=None):
+    def _ais_log_partition(self, family, *, reverse=False, cached=None):
         """AIS estimate of ln Z as a LogPartition: forward runs, and the
         reverse runs too when ``reverse``.
 
-        ``forward`` is the single-run forward estimates of an earlier call
-        (the cache) on the same parameters and settings; they are reused, so
-        asking for the reverse side later costs only the reverse runs. Both
-        directions draw from their own streams of the seed, so the result is
-        the same whether they ran together or one after the other.
+        ``cached`` is the forward estimate of an earlier call (the cache) on
+        the same parameters and settings; its runs and schedule are reused,
+        so asking for the reverse side later costs only the reverse runs.
+        Both directions draw from their own streams of the seed, so the
+        result is the same whether they ran together or one after the other.
         """
         problem = family.annealing_problem()
         # Python ints: a numpy uint8 count would overflow in the products
         # that size the chains.
         n_runs, n_betas = int(self.ais_runs), int(self.ais_betas)
-        betas = default_betas(n_betas)
         seed = self._score_seed()
         log_z_base = float(problem.log_z_base())
+        # Deterministic, so a later call (reverse runs, RAISE) recomputes it:
+        # the pilot costs at most a tenth of the runs, and the cached record
+        # stays small.
+        betas = adapted_betas(problem, n_betas, n_runs, seed)
+        forward = None if cached is None else cached.run_log_z
         backward = None
         if reverse:
             sample_target, start = family.target_sampler(problem)
+        run = dict(n_jobs=self.n_jobs, verbose=self.verbose)
         if forward is None and reverse:
             forward, backward = both_directions_log_weights(
-                problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
+                problem, betas, n_runs, seed, sample_target, **run
             )
             forward += log_z_base
         elif forward is None:
             forward = log_z_base + forward_log_weights(
-                problem, betas, n_runs, seed, n_jobs=self.n_jobs
+                problem, betas, n_runs, seed, **run
             )
         elif reverse:
             backward = reverse_log_weights(
-                problem, betas, n_runs, seed, sample_target, n_jobs=self.n_jobs
+                problem, betas, n_runs, seed, sample_target, **run
             )
         log_z, low, high, ess = weight_summary(forward)
         estimate = dict(
@@ -959,11 +980,11 @@ class BaseBoltzmann(
         return LogPartition(**estimate)
 
     @on_one_blas_thread
-    def _compute_log_partition(self, method, family, *, reverse=False, forward=None):
+    def _compute_log_partition(self, method, family, *, reverse=False, cached=None):
         if method == "exact":
             log_z = float(family.exact_log_partition(n_jobs=self.n_jobs))
             return LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
-        return self._ais_log_partition(family, reverse=reverse, forward=forward)
+        return self._ais_log_partition(family, reverse=reverse, cached=cached)
 
     def log_partition(self, reverse=False):
         """The log partition function ln Z of the fitted model.
@@ -1038,13 +1059,29 @@ class BaseBoltzmann(
         if cached is None or cached[0] != key:
             cached = (key, self._compute_log_partition(method, family, reverse=reverse))
             self._log_partition_cache = cached
+            self._warn_if_untrustworthy(cached[1])
         elif reverse and method == "ais" and cached[1].reverse_log_z is None:
             estimate = self._compute_log_partition(
-                method, family, reverse=True, forward=cached[1].run_log_z
+                method, family, reverse=True, cached=cached[1]
             )
             cached = (key, estimate)
             self._log_partition_cache = cached
         return cached[1]
+
+    def _warn_if_untrustworthy(self, estimate):
+        """An AISWarning, once per estimate, when a few runs dominate it."""
+        if estimate.trustworthy():
+            return
+        warnings.warn(
+            f"{type(self).__name__}: the AIS estimate of ln Z has an effective "
+            f"sample size of {estimate.ess:.1f} of {estimate.n_runs} runs, so a "
+            "few runs dominate it and it is likely too low (the log-likelihood "
+            "too high) by more than its interval says. Raise ais_betas (now "
+            f"{estimate.n_betas}) for a smoother annealing, or ais_runs; "
+            "score_bracket gives the conservative side.",
+            AISWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
     def score_samples(self, X):
         """Log-likelihood ln P(x) of each sample, in nats.
@@ -1125,6 +1162,157 @@ class BaseBoltzmann(
             sample_weight, log_p, dtype=np.float64, ensure_non_negative=True
         )
         return float(np.average(log_p, weights=sample_weight))
+
+    def score_bracket(
+        self, X, sample_weight=None, *, max_rows=BRACKET_MAX_ROWS, runs_per_row=1
+    ):
+        """Mean log-likelihood of the samples, bracketed from both sides.
+
+        ``score`` uses forward AIS, whose estimate of ln Z errs low, so that
+        the log-likelihood it returns errs high. This adds the conservative
+        side: reverse AIS started from the rows themselves (RAISE, Burda et
+        al. 2015), whose estimate errs low. Where ln Z is exact, both sides
+        equal ``score``. See :class:`~skbm.LikelihoodBracket` for what each
+        side guarantees.
+
+        The forward side is the cached ``log_partition()``. The reverse
+        side anneals ``runs_per_row`` chains along the ``ais_betas``
+        schedule from each of at most ``max_rows`` rows (a random subset
+        beyond, drawn with probabilities proportional to ``sample_weight``
+        and seeded like AIS), so it costs about as much as the forward runs
+        at the defaults. ``verbose > 0`` prints its progress.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data, as for :meth:`score`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the mean; ``None`` weighs the rows equally.
+        max_rows : int, default=100
+            Rows to anneal from at most.
+        runs_per_row : int, default=1
+            Reverse runs from each annealed row.
+
+        Returns
+        -------
+        bracket : LikelihoodBracket
+            ``lower`` (RAISE) and ``upper`` (forward AIS, equal to
+            ``score``), their standard errors and a finite ``interval``.
+
+        Raises
+        ------
+        ValueError
+            If the model's annealing samples hidden units (some
+            ``HiddenBoltzmannMachine`` graphs), which rows do not give.
+
+        References
+        ----------
+        Burda, Y., Grosse, R. and Salakhutdinov, R. (2015). Accurate and
+        conservative estimates of MRF log-likelihood using reverse annealing.
+        AISTATS.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbm import BernoulliRBM2
+        >>> rng = np.random.default_rng(0)
+        >>> X = (rng.random((200, 30)) < 0.3).astype(float)
+        >>> model = BernoulliRBM2(
+        ...     n_components=25, n_iter=3, score_method="ais", ais_betas=1000,
+        ...     random_state=0,
+        ... ).fit(X)
+        >>> bracket = model.score_bracket(X[:50])
+        >>> bool(np.isclose(bracket.upper, model.score(X[:50])))
+        True
+        >>> bool(abs(bracket.upper - bracket.lower) < 0.1)
+        True
+        """
+        check_is_fitted(self)
+        for name, value in (("max_rows", max_rows), ("runs_per_row", runs_per_row)):
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"{name} must be a positive integer, got {value!r}: it counts "
+                    "the rows (max_rows) or the reverse runs per row "
+                    "(runs_per_row) of the conservative side."
+                )
+        X = self._validate_units(X, reset=False)
+        log_f = self._unnormalized_log_proba(X)
+        if sample_weight is None:
+            weights = np.ones(len(log_f))
+        else:
+            weights = _check_sample_weight(
+                sample_weight, log_f, dtype=np.float64, ensure_non_negative=True
+            )
+        estimate = self.log_partition()
+        upper = float(np.average(log_f, weights=weights)) - estimate.log_z
+        if estimate.method == "exact":
+            return LikelihoodBracket(
+                lower=upper,
+                upper=upper,
+                interval=(upper, upper),
+                lower_se=0.0,
+                upper_se=0.0,
+                method="exact",
+                n_rows=0,
+                runs_per_row=0,
+                log_partition=estimate,
+            )
+        family = self._model()
+        problem = family.annealing_problem()
+        starts = family.data_start_states(problem, X)
+        if starts is None:
+            raise ValueError(
+                f"{type(self).__name__}.score_bracket anneals back from the data "
+                "rows, but this machine's annealing samples hidden units, which "
+                "the rows do not give. Use log_partition(reverse=True) for a "
+                "reverse estimate from the model's own samples, or "
+                "score_method='exact' where ln Z can be enumerated."
+            )
+        if len(log_f) <= max_rows:
+            rows = np.flatnonzero(weights > 0)
+            row_weights = weights[rows]
+        else:
+            rng = np.random.default_rng([self._score_seed(), BRACKET_MAX_ROWS])
+            rows = np.sort(rng.choice(len(log_f), max_rows, p=weights / weights.sum()))
+            row_weights = np.ones(max_rows)
+        with one_blas_thread():
+            log_mean_w = data_reverse_log_weights(
+                problem,
+                starts[rows],
+                int(runs_per_row),
+                adapted_betas(
+                    problem,
+                    estimate.n_betas,
+                    estimate.n_runs,
+                    self._score_seed(),
+                ),
+                self._score_seed(),
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+            )
+        # Each row's estimate of ln Z; ln p_ann_hat(x) = ln f(x) - row_log_z.
+        row_log_z = float(problem.log_z_base()) - log_mean_w
+        mean_log_z = float(np.average(row_log_z, weights=row_weights))
+        lower = float(np.average(log_f, weights=weights)) - mean_log_z
+        spread = np.sqrt(np.sum(row_weights**2 * (row_log_z - mean_log_z) ** 2))
+        lower_se = float(spread / row_weights.sum())
+        upper_se = _log_mean_standard_error(estimate.run_log_z)
+        return LikelihoodBracket(
+            lower=lower,
+            upper=upper,
+            interval=(
+                lower - N_STANDARD_ERRORS * lower_se,
+                upper + N_STANDARD_ERRORS * upper_se,
+            ),
+            lower_se=lower_se,
+            upper_se=upper_se,
+            method="ais",
+            n_rows=len(rows),
+            runs_per_row=int(runs_per_row),
+            log_partition=estimate,
+            row_indices=rows,
+            row_lower=log_f[rows] - row_log_z,
+        )
 
     # ------------------------------------------------------------------
     # Transforming and sampling

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ._enumeration import MAX_EXACT_BITS
+from ._validation import dense
 
 # sample() beyond exact enumeration: independent Gibbs chains started at the
 # base model, burned in for SAMPLE_BURN_IN sweeps, then read every
@@ -124,6 +125,19 @@ class ModelFamily(ABC):
             return problem.start_states(self.sample_states(n_samples, rng))
 
         return sample_target, "exact" if self.can_sample_exactly() else "gibbs"
+
+    def data_start_states(self, problem, X):
+        """The sampled units of ``problem`` in validated data rows ``X``.
+
+        Reverse AIS from the data (RAISE) starts there, so every sampled unit
+        must be visible; ``None`` when some are hidden (a machine whose
+        annealing samples hidden units, which the data do not give).
+        """
+        n_k = len(problem.W_KR)
+        sampled = np.arange(n_k) if problem.sampled is None else problem.sampled
+        if np.any(np.asarray(sampled) >= self.n_visible):
+            return None
+        return problem.start_states(dense(X))
 
     # ------------------------------------------------------------------
     # Gradient statistics
