@@ -246,30 +246,32 @@ def describe_score(model, X):
     """Mean held-out log-likelihood and how ln Z was obtained."""
     if not hasattr(model, "log_partition"):  # scikit-learn's GaussianMixture
         return model.score(X), "closed form"
+    verbose = model.verbose
     try:
-        estimate = model.log_partition()
+        # Both sides for an AIS estimate: forward runs and reverse runs from
+        # 100 held-out rows (RAISE) side by side on n_jobs workers, with
+        # their progress printed; exact ln Z otherwise.
+        model.set_params(verbose=1)
+        bracket = model.score_bracket(X)
+    except ValueError:
+        bracket = None  # too large to enumerate, or no RAISE for this machine
+    finally:
+        model.set_params(verbose=verbose)
+    try:
+        estimate = model.log_partition()  # cached by score_bracket
     except ValueError as exc:
         print(f"      not scored: {exc}")
         return float("nan"), "not computed (too large to enumerate)"
-    if estimate.method == "exact":
-        return model.score(X), "exact"
-    verbose = model.verbose
-    try:
-        # The conservative side too: reverse AIS from the held-out rows
-        # (RAISE), with its progress printed.
-        model.set_params(verbose=1)
-        bracket = model.score_bracket(X)
-    except ValueError:  # the annealing samples hidden units: forward only
-        bracket = None
-    finally:
-        model.set_params(verbose=verbose)
     value = model.score(X)
+    if estimate.method == "exact":
+        return value, "exact"
+    ess = f"ESS {estimate.ess:.0f} of {estimate.n_runs}"
     if bracket is None:
-        return value, f"ais (ESS {estimate.ess:.0f} of {estimate.n_runs})"
+        return value, f"ais ({ess})"
     low, high = bracket.interval
-    return value, (
-        f"ais, RAISE {bracket.lower:.3f}, interval [{low:.3f}, {high:.3f}], "
-        f"ESS {estimate.ess:.0f} of {estimate.n_runs}"
+    return (
+        value,
+        f"ais, RAISE {bracket.lower:.3f}, interval [{low:.3f}, {high:.3f}], {ess}",
     )
 
 

@@ -777,7 +777,8 @@ def _runs_label(start, stop, n_runs):
     return f"runs {start + 1}-{stop} of {n_runs}"
 
 
-def _forward_tasks(problem, betas, n_runs, seed, verbose=0):
+def forward_tasks(problem, betas, n_runs, seed, verbose=0):
+    """joblib tasks of :func:`forward_log_weights`, for :func:`one_pool`."""
     return [
         delayed(_forward_chunk)(
             problem,
@@ -791,7 +792,8 @@ def _forward_tasks(problem, betas, n_runs, seed, verbose=0):
     ]
 
 
-def _reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose=0):
+def reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose=0):
+    """joblib tasks of :func:`reverse_log_weights`, for :func:`one_pool`."""
     return [
         delayed(_reverse_chunk)(
             problem,
@@ -804,6 +806,27 @@ def _reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose=0):
         )
         for index, (start, stop) in enumerate(_chunks(n_runs))
     ]
+
+
+def one_pool(task_lists, n_jobs=None):
+    """Run several lists of joblib tasks in one pool of ``n_jobs`` workers.
+
+    So that two workers run, say, the forward runs and the reverse runs side
+    by side even when each is a single chunk. Every task computes the same
+    thing wherever it runs, so the results do not depend on ``n_jobs``.
+
+    Returns
+    -------
+    results : list of (ndarray or None)
+        The concatenated results of each list, ``None`` for an empty list.
+    """
+    results = Parallel(n_jobs=n_jobs)(task for tasks in task_lists for task in tasks)
+    out, start = [], 0
+    for tasks in task_lists:
+        stop = start + len(tasks)
+        out.append(np.concatenate(results[start:stop]) if tasks else None)
+        start = stop
+    return out
 
 
 def forward_log_weights(problem, betas, n_runs, seed, n_jobs=None, verbose=0):
@@ -830,8 +853,7 @@ def forward_log_weights(problem, betas, n_runs, seed, n_jobs=None, verbose=0):
     log_weights : ndarray of shape (n_runs,)
         Float64 log weights.
     """
-    tasks = _forward_tasks(problem, betas, n_runs, seed, verbose)
-    return np.concatenate(Parallel(n_jobs=n_jobs)(tasks))
+    return one_pool([forward_tasks(problem, betas, n_runs, seed, verbose)], n_jobs)[0]
 
 
 def reverse_log_weights(
@@ -864,8 +886,8 @@ def reverse_log_weights(
     log_weights : ndarray of shape (n_runs,)
         Float64 log weights.
     """
-    tasks = _reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose)
-    return np.concatenate(Parallel(n_jobs=n_jobs)(tasks))
+    tasks = reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose)
+    return one_pool([tasks], n_jobs)[0]
 
 
 def both_directions_log_weights(
@@ -883,12 +905,9 @@ def both_directions_log_weights(
     forward, reverse : ndarray of shape (n_runs,)
         Float64 log weights of the forward and the reverse runs.
     """
-    forward = _forward_tasks(problem, betas, n_runs, seed, verbose)
-    reverse = _reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose)
-    results = Parallel(n_jobs=n_jobs)(forward + reverse)
-    return np.concatenate(results[: len(forward)]), np.concatenate(
-        results[len(forward) :]
-    )
+    forward = forward_tasks(problem, betas, n_runs, seed, verbose)
+    reverse = reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose)
+    return tuple(one_pool([forward, reverse], n_jobs))
 
 
 def weight_summary(log_weights, n_standard_errors=N_STANDARD_ERRORS):
@@ -1078,10 +1097,17 @@ def data_reverse_log_weights(
     conservative estimates of MRF log-likelihood using reverse annealing.
     AISTATS.
     """
+    tasks = data_reverse_tasks(problem, starts, n_runs, betas, seed, verbose)
+    result = one_pool([tasks], n_jobs)[0]
+    return np.zeros(0) if result is None else result
+
+
+def data_reverse_tasks(problem, starts, n_runs, betas, seed, verbose=0):
+    """joblib tasks of :func:`data_reverse_log_weights`, for :func:`one_pool`."""
     starts = np.asarray(starts, dtype=np.float64)
     betas = np.asarray(betas, dtype=np.float64)
     n_rows = len(starts)
-    results = Parallel(n_jobs=n_jobs)(
+    return [
         delayed(_data_reverse_batch)(
             problem,
             starts[batch],
@@ -1092,5 +1118,4 @@ def data_reverse_log_weights(
             f"rows {batch[0] + 1}-{batch[-1] + 1} of {n_rows}",
         )
         for batch in _row_batches(problem, n_rows, n_runs)
-    )
-    return np.concatenate(results) if results else np.zeros(0)
+    ]

@@ -37,10 +37,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._ais import (
     N_STANDARD_ERRORS,
     adapted_betas,
-    both_directions_log_weights,
-    data_reverse_log_weights,
-    forward_log_weights,
-    reverse_log_weights,
+    data_reverse_tasks,
+    forward_tasks,
+    one_pool,
+    reverse_tasks,
     weight_summary,
 )
 from ._bernoulli_units import BERNOULLI
@@ -48,7 +48,7 @@ from ._bm_math import newton_polish
 from ._enumeration import BLOCK_BYTES, MAX_EXACT_BITS, choose_by_size
 from ._log_partition import AISWarning, LikelihoodBracket, LogPartition
 from ._persistence import check_version, stamp_version
-from ._threads import blas_threads_for, on_one_blas_thread, one_blas_thread
+from ._threads import blas_threads_for, on_one_blas_thread
 from ._validation import caller_stacklevel, validate_units
 
 # Beyond this many enumerated units even score_method="exact" is refused:
@@ -793,7 +793,7 @@ class BaseBoltzmann(
             try:
                 estimate = self._compute_log_partition(
                     self._resolve_score_method(family), family
-                )
+                )[0]
             except ValueError as exc:
                 label = f"log-likelihood not computed ({exc})"
             else:
@@ -921,44 +921,51 @@ class BaseBoltzmann(
             return int(copy.deepcopy(state).integers(2**32))
         return int(copy.deepcopy(check_random_state(state)).randint(2**32 - 1))
 
-    def _ais_log_partition(self, family, *, reverse=False, cached=None):
-        """AIS estimate of ln Z as a LogPartition: forward runs, and the
-        reverse runs too when ``reverse``.
+    def _ais_log_partition(self, family, *, reverse=False, cached=None, rows=None):
+        """AIS estimate of ln Z as a LogPartition (forward runs, and reverse
+        runs too when ``reverse``), and RAISE weights when ``rows`` is given.
 
         ``cached`` is the forward estimate of an earlier call (the cache) on
-        the same parameters and settings; its runs and schedule are reused,
-        so asking for the reverse side later costs only the reverse runs.
-        Both directions draw from their own streams of the seed, so the
-        result is the same whether they ran together or one after the other.
+        the same parameters and settings; its runs are reused, so asking for
+        the reverse side later costs only the reverse runs. ``rows`` is
+        ``(starts, runs_per_row)``: reverse runs from those data states
+        (:func:`skbm._ais.data_reverse_tasks`). All the runs needed share one
+        pool of ``n_jobs`` workers, and each draws from its own streams of
+        the seed, so the results are the same however they were grouped.
+
+        Returns
+        -------
+        estimate : LogPartition
+        rows_log_mean_weights : ndarray or None
+            ln of the mean reverse weight from each start of ``rows``.
         """
         problem = family.annealing_problem()
         # Python ints: a numpy uint8 count would overflow in the products
         # that size the chains.
         n_runs, n_betas = int(self.ais_runs), int(self.ais_betas)
-        seed = self._score_seed()
+        seed, verbose = self._score_seed(), self.verbose
         log_z_base = float(problem.log_z_base())
         # Deterministic, so a later call (reverse runs, RAISE) recomputes it:
         # the pilot costs at most a tenth of the runs, and the cached record
         # stays small.
         betas = adapted_betas(problem, n_betas, n_runs, seed)
         forward = None if cached is None else cached.run_log_z
-        backward = None
+        task_lists = [[], [], []]
+        if forward is None:
+            task_lists[0] = forward_tasks(problem, betas, n_runs, seed, verbose)
         if reverse:
             sample_target, start = family.target_sampler(problem)
-        run = dict(n_jobs=self.n_jobs, verbose=self.verbose)
-        if forward is None and reverse:
-            forward, backward = both_directions_log_weights(
-                problem, betas, n_runs, seed, sample_target, **run
+            task_lists[1] = reverse_tasks(
+                problem, betas, n_runs, seed, sample_target, verbose
             )
-            forward += log_z_base
-        elif forward is None:
-            forward = log_z_base + forward_log_weights(
-                problem, betas, n_runs, seed, **run
+        if rows is not None:
+            starts, runs_per_row = rows
+            task_lists[2] = data_reverse_tasks(
+                problem, starts, runs_per_row, betas, seed, verbose
             )
-        elif reverse:
-            backward = reverse_log_weights(
-                problem, betas, n_runs, seed, sample_target, **run
-            )
+        fresh, backward, from_rows = one_pool(task_lists, self.n_jobs)
+        if forward is None:
+            forward = log_z_base + fresh
         log_z, low, high, ess = weight_summary(forward)
         estimate = dict(
             log_z=log_z,
@@ -977,14 +984,20 @@ class BaseBoltzmann(
                 reverse_start=start,
                 reverse_run_log_z=log_z_base - backward,
             )
-        return LogPartition(**estimate)
+        return LogPartition(**estimate), from_rows
 
     @on_one_blas_thread
-    def _compute_log_partition(self, method, family, *, reverse=False, cached=None):
+    def _compute_log_partition(
+        self, method, family, *, reverse=False, cached=None, rows=None
+    ):
+        """``(LogPartition, RAISE weights or None)``, exact or by AIS."""
         if method == "exact":
             log_z = float(family.exact_log_partition(n_jobs=self.n_jobs))
-            return LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
-        return self._ais_log_partition(family, reverse=reverse, cached=cached)
+            exact = LogPartition(log_z=log_z, method="exact", interval=(log_z, log_z))
+            return exact, None
+        return self._ais_log_partition(
+            family, reverse=reverse, cached=cached, rows=rows
+        )
 
     def log_partition(self, reverse=False):
         """The log partition function ln Z of the fitted model.
@@ -1047,6 +1060,13 @@ class BaseBoltzmann(
         >>> print(f"{estimate.log_z:.6f} = ln 4 = {np.log(4):.6f}")
         1.386294 = ln 4 = 1.386294
         """
+        return self._log_partition(reverse=reverse)[0]
+
+    def _log_partition(self, *, reverse=False, rows=None):
+        """:meth:`log_partition` through the cache, and with ``rows``
+        (``(starts, runs_per_row)``, for an AIS estimate) the RAISE weights
+        from those starts, computed in one pool with whatever AIS runs the
+        cache lacks."""
         check_is_fitted(self)
         if not get_config()["skip_parameter_validation"]:
             # Scoring parameters (score_method, ais_runs, n_jobs) may have
@@ -1057,16 +1077,23 @@ class BaseBoltzmann(
         key = self._cache_key(method)
         cached = self.__dict__.get("_log_partition_cache")
         if cached is None or cached[0] != key:
-            cached = (key, self._compute_log_partition(method, family, reverse=reverse))
-            self._log_partition_cache = cached
-            self._warn_if_untrustworthy(cached[1])
-        elif reverse and method == "ais" and cached[1].reverse_log_z is None:
-            estimate = self._compute_log_partition(
-                method, family, reverse=True, cached=cached[1]
+            estimate, from_rows = self._compute_log_partition(
+                method, family, reverse=reverse, rows=rows
             )
-            cached = (key, estimate)
-            self._log_partition_cache = cached
-        return cached[1]
+            self._log_partition_cache = (key, estimate)
+            self._warn_if_untrustworthy(estimate)
+            return estimate, from_rows
+        estimate = cached[1]
+        more_reverse = reverse and method == "ais" and estimate.reverse_log_z is None
+        if not more_reverse and rows is None:
+            return estimate, None
+        fuller, from_rows = self._compute_log_partition(
+            method, family, reverse=more_reverse, cached=estimate, rows=rows
+        )
+        if more_reverse:
+            self._log_partition_cache = (key, fuller)
+            estimate = fuller
+        return estimate, from_rows
 
     def _warn_if_untrustworthy(self, estimate):
         """An AISWarning, once per estimate, when a few runs dominate it."""
@@ -1171,7 +1198,8 @@ class BaseBoltzmann(
         ``score`` uses forward AIS, whose estimate of ln Z errs low, so that
         the log-likelihood it returns errs high. This adds the conservative
         side: reverse AIS started from the rows themselves (RAISE, Burda et
-        al. 2015), whose estimate errs low. Where ln Z is exact, both sides
+        al. 2015), whose estimate errs low for the annealing model (which
+        tends to the model as the schedule grows). Where ln Z is exact, both sides
         equal ``score``. See :class:`~skbm.LikelihoodBracket` for what each
         side guarantees.
 
@@ -1243,13 +1271,15 @@ class BaseBoltzmann(
             weights = _check_sample_weight(
                 sample_weight, log_f, dtype=np.float64, ensure_non_negative=True
             )
-        estimate = self.log_partition()
-        upper = float(np.average(log_f, weights=weights)) - estimate.log_z
-        if estimate.method == "exact":
+        mean_log_f = float(np.average(log_f, weights=weights))
+        family = self._model()
+        if self._resolve_score_method(family) == "exact":
+            estimate = self.log_partition()
+            exact = mean_log_f - estimate.log_z
             return LikelihoodBracket(
-                lower=upper,
-                upper=upper,
-                interval=(upper, upper),
+                lower=exact,
+                upper=exact,
+                interval=(exact, exact),
                 lower_se=0.0,
                 upper_se=0.0,
                 method="exact",
@@ -1257,7 +1287,6 @@ class BaseBoltzmann(
                 runs_per_row=0,
                 log_partition=estimate,
             )
-        family = self._model()
         problem = family.annealing_problem()
         starts = family.data_start_states(problem, X)
         if starts is None:
@@ -1275,35 +1304,29 @@ class BaseBoltzmann(
             rng = np.random.default_rng([self._score_seed(), BRACKET_MAX_ROWS])
             rows = np.sort(rng.choice(len(log_f), max_rows, p=weights / weights.sum()))
             row_weights = np.ones(max_rows)
-        with one_blas_thread():
-            log_mean_w = data_reverse_log_weights(
-                problem,
-                starts[rows],
-                int(runs_per_row),
-                adapted_betas(
-                    problem,
-                    estimate.n_betas,
-                    estimate.n_runs,
-                    self._score_seed(),
-                ),
-                self._score_seed(),
-                n_jobs=self.n_jobs,
-                verbose=self.verbose,
-            )
+        # The forward runs, if not cached, run beside these in one pool.
+        estimate, log_mean_w = self._log_partition(
+            rows=(starts[rows], int(runs_per_row))
+        )
+        upper = mean_log_f - estimate.log_z
         # Each row's estimate of ln Z; ln p_ann_hat(x) = ln f(x) - row_log_z.
         row_log_z = float(problem.log_z_base()) - log_mean_w
         mean_log_z = float(np.average(row_log_z, weights=row_weights))
-        lower = float(np.average(log_f, weights=weights)) - mean_log_z
+        lower = mean_log_f - mean_log_z
         spread = np.sqrt(np.sum(row_weights**2 * (row_log_z - mean_log_z) ** 2))
         lower_se = float(spread / row_weights.sum())
         upper_se = _log_mean_standard_error(estimate.run_log_z)
+        # The hull of both sides' 3-standard-error intervals: it covers both
+        # estimates even where a short schedule puts RAISE above forward.
+        ends = [
+            side + sign * N_STANDARD_ERRORS * se
+            for side, se in ((lower, lower_se), (upper, upper_se))
+            for sign in (-1, 1)
+        ]
         return LikelihoodBracket(
             lower=lower,
             upper=upper,
-            interval=(
-                lower - N_STANDARD_ERRORS * lower_se,
-                upper + N_STANDARD_ERRORS * upper_se,
-            ),
+            interval=(min(ends), max(ends)),
             lower_se=lower_se,
             upper_se=upper_se,
             method="ais",

@@ -355,7 +355,7 @@ def test_score_runs_forward_only_and_reverse_reuses_it(models, monkeypatch):
     assert forward.reverse_log_z is None and forward.reverse_run_log_z is None
     monkeypatch.setattr(
         base,
-        "forward_log_weights",
+        "forward_tasks",
         lambda *args, **kwargs: pytest.fail("forward runs were repeated"),
     )
     both = model.log_partition(reverse=True)

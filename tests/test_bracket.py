@@ -10,8 +10,8 @@ import itertools
 import numpy as np
 import pytest
 from scipy.special import expit, logsumexp
-from sklearn.base import clone
 from sklearn.datasets import load_digits
+from test_ais import ais_copy
 
 from skbm import (
     AISWarning,
@@ -28,16 +28,6 @@ from skbm._bernoulli_units import BERNOULLI
 @pytest.fixture(scope="module")
 def digits():
     return (load_digits().data > 7).astype(np.float64)
-
-
-def ais_copy(model, **params):
-    """The fitted model scored by AIS (an estimator sharing the fit)."""
-    copy = clone(model).set_params(score_method="ais", **params)
-    copy.__dict__.update(
-        {k: v for k, v in model.__dict__.items() if k not in copy.__dict__}
-    )
-    copy.__dict__.pop("_log_partition_cache", None)
-    return copy
 
 
 # ----------------------------------------------------------------------
@@ -127,6 +117,10 @@ def test_bracket_converges_to_exact_and_errs_outward_on_a_short_path(rbm, digits
     assert short.lower + 3 * short.lower_se < exact
     assert short.interval[0] <= exact <= short.interval[1]
     assert np.all(np.isfinite(short.interval))
+    for bracket in (good, short):
+        low, high = bracket.interval
+        assert low <= min(bracket.lower, bracket.upper)
+        assert max(bracket.lower, bracket.upper) <= high
 
 
 def test_subset_estimates_the_full_bracket(rbm, digits):
@@ -204,3 +198,16 @@ def test_verbose_prints_annealing_progress(rbm, digits, capsys):
     assert "[forward AIS, runs 1-10 of 10] step 49 of 49 (100%)" in out
     assert "[RAISE, rows 1-5 of 5] step 50 of 50 (100%)" in out
     assert "s left" in out
+
+
+def test_bracket_is_the_same_whether_its_runs_share_a_pool(rbm, digits):
+    # Uncached, the forward runs and RAISE run in one pool (two workers);
+    # after log_partition, RAISE runs alone. Same streams, same results.
+    rows = digits[1200:1260]
+    together = ais_copy(rbm, ais_betas=200, n_jobs=2).score_bracket(rows)
+    model = ais_copy(rbm, ais_betas=200)
+    first = model.log_partition()
+    apart = model.score_bracket(rows)
+    assert apart.log_partition is first
+    assert together.upper == apart.upper
+    assert together.lower == pytest.approx(apart.lower, abs=1e-12)
