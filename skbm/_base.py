@@ -1271,6 +1271,12 @@ class BaseBoltzmann(
             weights = _check_sample_weight(
                 sample_weight, log_f, dtype=np.float64, ensure_non_negative=True
             )
+            # scikit-learn >= 1.7 refuses all-zero weights itself; 1.6 does not.
+            if not weights.sum() > 0:
+                raise ValueError(
+                    "Sample weights must contain at least one non-zero number: "
+                    "give at least one row a positive weight."
+                )
         mean_log_f = float(np.average(log_f, weights=weights))
         family = self._model()
         if self._resolve_score_method(family) == "exact":
