@@ -81,6 +81,14 @@ def blas_info():
     ]
 
 
+def write_text(path, text, header=None):
+    """Write ``text`` to ``path`` (after a ``# header`` line if given); nothing
+    if ``path`` is None."""
+    if path:
+        with open(path, "w") as f:
+            f.write((f"# {header}\n" if header else "") + text.rstrip("\n") + "\n")
+
+
 def write_json(path, record):
     """Write ``record`` to ``path`` as indented JSON; nothing if ``path`` is None."""
     if path:

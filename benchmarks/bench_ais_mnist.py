@@ -18,7 +18,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import interleaved, median
+from _common import interleaved, median, write_text
 from threadpoolctl import threadpool_limits
 
 from skbm import BernoulliRBM2
@@ -63,17 +63,17 @@ def main(argv=None):
         )
     med = {name: median(value) for name, value in times.items()}
     ratio = med["forward AIS"] / med["its products"]
+    header = (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; one BLAS thread; "
+        f"medians of {args.repeats} interleaved repeats"
+    )
     text = (
-        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; one BLAS thread; "
-        f"medians of {args.repeats} interleaved repeats\n"
         f"784 x 500 RBM, {N_RUNS} forward AIS runs x {args.betas} betas: "
         f"{med['forward AIS']:.2f} s; its products: {med['its products']:.2f} s; "
-        f"ratio {ratio:.2f}\n"
+        f"ratio {ratio:.2f}"
     )
-    print(text, end="")
-    if args.text:
-        with open(args.text, "w") as f:
-            f.write(text)
+    print(text)
+    write_text(args.text, text, header)
     return med
 
 

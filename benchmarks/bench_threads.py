@@ -29,7 +29,14 @@ from contextlib import nullcontext
 from unittest import mock
 
 import numpy as np
-from _common import blas_info, digits_binary, interleaved, median, write_json
+from _common import (
+    blas_info,
+    digits_binary,
+    interleaved,
+    median,
+    write_json,
+    write_text,
+)
 from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
 
@@ -200,16 +207,14 @@ def main(argv=None):
     text = table(result)
     print(text)
     write_json(args.json, result)
-    if args.text:
-        with open(args.text, "w") as f:
-            f.write(
-                f"# {result['date']}; {result['cores']} cores; BLAS "
-                f"{result['blas'][0]['internal_api']} "
-                f"{result['blas'][0]['architecture']}, "
-                f"{result['blas'][0]['num_threads']} threads by default; "
-                f"medians of {args.repeats} repeats, each round in a random order\n"
-            )
-            f.write(text + "\n")
+    blas = result["blas"][0]
+    header = (
+        f"{result['date']}; {result['cores']} cores; BLAS "
+        f"{blas['internal_api']} {blas['architecture']}, "
+        f"{blas['num_threads']} threads by default; "
+        f"medians of {args.repeats} repeats, each round in a random order"
+    )
+    write_text(args.text, text, header)
     return result
 
 

@@ -27,7 +27,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import write_json
+from _common import write_json, write_text
 from sklearn.neural_network import BernoulliRBM
 
 from skbm import AISWarning, BernoulliRBM2
@@ -189,10 +189,8 @@ def main(argv=None):
     text = table(result)
     print(text)
     write_json(args.json, result)
-    if args.text:
-        with open(args.text, "w") as f:
-            f.write(f"# {result['date']}; 2-core machine, one BLAS thread per run\n")
-            f.write(text + "\n")
+    header = f"{result['date']}; 2-core machine, one BLAS thread per run"
+    write_text(args.text, text, header)
     return result
 
 

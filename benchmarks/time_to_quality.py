@@ -28,7 +28,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import blas_info, write_json
+from _common import blas_info, write_json, write_text
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
@@ -261,9 +261,7 @@ def main(argv=None):
         }
         write_json(args.json, result)
     print(text_table(result))
-    if args.text:
-        with open(args.text, "w") as f:
-            f.write(text_table(result) + "\n")
+    write_text(args.text, text_table(result))
     if args.plot:
         plot(result, args.plot)
     return result
