@@ -38,6 +38,7 @@ from ._ais import (
     N_STANDARD_ERRORS,
     adapted_betas,
     data_reverse_tasks,
+    ess_chosen_log_weights,
     forward_tasks,
     one_pool,
     reverse_tasks,
@@ -189,7 +190,7 @@ class BaseBoltzmann(
     _parameter_constraints: dict = {
         "score_method": [StrOptions({"auto", "exact", "ais"})],
         "ais_runs": [Interval(Integral, 1, None, closed="left")],
-        "ais_betas": [Interval(Integral, 2, None, closed="left")],
+        "ais_betas": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -942,14 +943,24 @@ class BaseBoltzmann(
         problem = family.annealing_problem()
         # Python ints: a numpy uint8 count would overflow in the products
         # that size the chains.
-        n_runs, n_betas = int(self.ais_runs), int(self.ais_betas)
+        n_runs = int(self.ais_runs)
         seed, verbose = self._score_seed(), self.verbose
         log_z_base = float(problem.log_z_base())
+        if cached is not None:
+            n_betas, forward = cached.n_betas, cached.run_log_z
+        elif self.ais_betas == "auto":
+            # The forward runs choose their length first; reverse runs and
+            # RAISE then follow that schedule.
+            n_betas, fresh = ess_chosen_log_weights(
+                problem, n_runs, seed, self.n_jobs, verbose
+            )
+            forward = log_z_base + fresh
+        else:
+            n_betas, forward = int(self.ais_betas), None
         # Deterministic, so a later call (reverse runs, RAISE) recomputes it:
         # the pilot costs at most a tenth of the runs, and the cached record
         # stays small.
         betas = adapted_betas(problem, n_betas, n_runs, seed)
-        forward = None if cached is None else cached.run_log_z
         task_lists = [[], [], []]
         if forward is None:
             task_lists[0] = forward_tasks(problem, betas, n_runs, seed, verbose)
@@ -1104,8 +1115,9 @@ class BaseBoltzmann(
             f"sample size of {estimate.ess:.1f} of {estimate.n_runs} runs, so a "
             "few runs dominate it and it is likely too low (the log-likelihood "
             "too high) by more than its interval says. Raise ais_betas (now "
-            f"{estimate.n_betas}) for a smoother annealing, or ais_runs; "
-            "score_bracket gives the conservative side.",
+            f"{estimate.n_betas}; 'auto' chooses it by the effective sample "
+            "size) for a smoother annealing, or ais_runs; score_bracket gives "
+            "the conservative side.",
             AISWarning,
             stacklevel=caller_stacklevel(),
         )

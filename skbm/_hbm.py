@@ -41,6 +41,9 @@ LBFGS_INIT_SCALE = 0.5
 
 CONNECTIVITIES = ("full", "semi-restricted", "restricted")
 
+# Inverse temperatures of the per-row AIS sums over h when ais_betas="auto".
+CLAMPED_AUTO_BETAS = 10000
+
 
 class HiddenBoltzmannMachine(BaseBoltzmann):
     """Boltzmann machine with hidden units and general connectivity.
@@ -139,8 +142,12 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         most 2**20 terms.
     ais_runs : int, default=100
         Independent annealed importance sampling runs.
-    ais_betas : int, default=10000
-        Intermediate inverse temperatures of each AIS run.
+    ais_betas : int or "auto", default=10000
+        Intermediate inverse temperatures of each AIS run. "auto" chooses
+        their number by the runs' effective sample size: from 1,000, longer
+        runs until it reaches half the runs (at most 131,072); the number
+        chosen is ``log_partition().n_betas``. The per-row AIS sums over h
+        use 10,000 under "auto".
     n_jobs : int, default=None
         joblib workers for the AIS runs, and threads over the blocks of the
         exact ln Z; the scores are the same for any value. ``None`` means 1
@@ -488,9 +495,12 @@ class HiddenBoltzmannMachine(BaseBoltzmann):
         """AIS settings of the sums over h, or None when they are exact."""
         if self.score_method == "exact" or hidden_bits <= MAX_HIDDEN_SUM_BITS:
             return None
+        # "auto" chooses the length of ln Z's runs; the per-row sums keep
+        # the default length.
+        n_betas = CLAMPED_AUTO_BETAS if self.ais_betas == "auto" else self.ais_betas
         return (
             int(self.ais_runs),
-            default_betas(int(self.ais_betas)),
+            default_betas(int(n_betas)),
             self._score_seed(),
             self.n_jobs,
         )

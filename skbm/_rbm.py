@@ -371,8 +371,11 @@ class BernoulliRBM2(BaseRBM):
         most 2**20 terms.
     ais_runs : int, default=100
         Independent annealed importance sampling runs.
-    ais_betas : int, default=10000
-        Intermediate inverse temperatures of each AIS run.
+    ais_betas : int or "auto", default=10000
+        Intermediate inverse temperatures of each AIS run. "auto" chooses
+        their number by the runs' effective sample size: from 1,000, longer
+        runs until it reaches half the runs (at most 131,072); the number
+        chosen is ``log_partition().n_betas``.
     n_jobs : int, default=None
         joblib workers for the AIS runs, and threads over the blocks of the
         exact ln Z; the score is the same for any value. ``None`` means 1
