@@ -938,26 +938,6 @@ def ess_chosen_log_weights(problem, n_runs, seed, n_jobs=None, verbose=0):
         n_betas = following
 
 
-def both_directions_log_weights(
-    problem, betas, n_runs, seed, sample_target, n_jobs=None, verbose=0
-):
-    """:func:`forward_log_weights` and :func:`reverse_log_weights` at once.
-
-    The chunks of both directions share one pool of ``n_jobs`` workers, so
-    that two workers run a forward and a reverse chunk side by side even when
-    each direction is a single chunk (the default 100 runs). The results are
-    those of the two functions, whatever ``n_jobs``.
-
-    Returns
-    -------
-    forward, reverse : ndarray of shape (n_runs,)
-        Float64 log weights of the forward and the reverse runs.
-    """
-    forward = forward_tasks(problem, betas, n_runs, seed, verbose)
-    reverse = reverse_tasks(problem, betas, n_runs, seed, sample_target, verbose)
-    return tuple(one_pool([forward, reverse], n_jobs))
-
-
 def weight_summary(log_weights, n_standard_errors=N_STANDARD_ERRORS):
     """ln of the mean weight, its interval and the effective sample size.
 

@@ -64,6 +64,10 @@ DEFAULT_SCORE_SEED = 0
 # side costs about what the forward side does.
 BRACKET_MAX_ROWS = 100
 
+# Tag of the seed that draws score_bracket's subset of rows, apart from the
+# AIS streams' tags (1 to 5).
+BRACKET_SUBSET_TAG = 100
+
 # Training has diverged when a parameter leaves [-DIVERGENCE_BOUND,
 # DIVERGENCE_BOUND]: at |field| > 40 a {0,1} unit's probability is already 0
 # or 1 to double precision, so no fit of data needs weights near 1e6.
@@ -1319,7 +1323,7 @@ class BaseBoltzmann(
             rows = np.flatnonzero(weights > 0)
             row_weights = weights[rows]
         else:
-            rng = np.random.default_rng([self._score_seed(), BRACKET_MAX_ROWS])
+            rng = np.random.default_rng([self._score_seed(), BRACKET_SUBSET_TAG])
             rows = np.sort(rng.choice(len(log_f), max_rows, p=weights / weights.sum()))
             row_weights = np.ones(max_rows)
         # The forward runs, if not cached, run beside these in one pool.

@@ -18,11 +18,13 @@ from skbm._ais import (
     PagedUniforms,
     adapted_betas,
     anneal,
-    both_directions_log_weights,
     default_betas,
     forward_log_weights,
+    forward_tasks,
     machine_problem,
+    one_pool,
     reverse_log_weights,
+    reverse_tasks,
     weight_summary,
 )
 from skbm._bernoulli_units import BERNOULLI
@@ -192,8 +194,12 @@ def test_both_directions_in_one_pool_equal_the_separate_runs(n_jobs):
     draw = lambda n, rng: bm_exact_sample(W, b, n, rng)  # noqa: E731
     start = lambda n, rng: problem.start_states(draw(n, rng))  # noqa: E731
     n_runs = 250  # three chunks in each direction
-    forward, reverse = both_directions_log_weights(
-        problem, betas, n_runs, 3, start, n_jobs=n_jobs
+    forward, reverse = one_pool(
+        [
+            forward_tasks(problem, betas, n_runs, 3),
+            reverse_tasks(problem, betas, n_runs, 3, start),
+        ],
+        n_jobs=n_jobs,
     )
     np.testing.assert_array_equal(
         forward, forward_log_weights(problem, betas, n_runs, 3)
