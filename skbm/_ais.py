@@ -1006,9 +1006,16 @@ def _clamped_batch(problem, rows, n_runs, betas, seed):
         ]
     )
     chains = problem.rows(np.repeat(np.arange(n_rows), n_runs))
+    log_mean_w = _log_mean_weights_per_row(chains, start, betas, rngs, n_runs)
+    return log_mean_w + problem.log_z_base()
+
+
+def _log_mean_weights_per_row(problem, states, betas, rngs, n_runs, progress=None):
+    """Anneal ``n_runs`` consecutive chains per row, each row on its own stream
+    of ``rngs``; ln of the mean weight of each row's chains."""
     uniforms = PagedUniforms(rngs, n_runs, sum(problem.W_KR.shape))
-    log_w = anneal(chains, start, betas, uniforms)[0].reshape(n_rows, n_runs)
-    return logsumexp(log_w, axis=1) - np.log(n_runs) + problem.log_z_base()
+    log_w = anneal(problem, states, betas, uniforms, progress)[0]
+    return logsumexp(log_w.reshape(len(rngs), n_runs), axis=1) - np.log(n_runs)
 
 
 def _row_batches(problem, n_rows, n_runs):
@@ -1063,14 +1070,12 @@ def per_row_log_partitions(problem, rows, n_runs, betas, seed, n_jobs=None):
 def _data_reverse_batch(problem, starts, n_runs, betas, seed, verbose=0, label=""):
     """ln of the mean reverse weight of ``n_runs`` runs from each start."""
     rngs = [_row_stream(seed, row, DATA_REVERSE) for row in starts]
-    chains = np.repeat(starts, n_runs, axis=0)
-    uniforms = PagedUniforms(rngs, n_runs, sum(problem.W_KR.shape))
     # One transition at beta = 1 first (a zero-weight step from 1 to 1):
     # the annealing model's last move, reversed.
     path = np.concatenate([[1.0], betas[::-1]])
     progress = _progress(verbose, f"RAISE, {label}", len(path) - 1)
-    log_w = anneal(problem, chains, path, uniforms, progress)[0]
-    return logsumexp(log_w.reshape(len(starts), n_runs), axis=1) - np.log(n_runs)
+    chains = np.repeat(starts, n_runs, axis=0)
+    return _log_mean_weights_per_row(problem, chains, path, rngs, n_runs, progress)
 
 
 def data_reverse_log_weights(
