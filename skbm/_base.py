@@ -172,6 +172,26 @@ class SolverState:
         )
 
 
+def _row_weights(sample_weight, rows, whom):
+    """Validated row weights (non-negative, finite, one per row of ``rows``,
+    not all zero), float64; None for None.
+
+    scikit-learn >= 1.7 refuses all-zero weights itself, 1.6 does not, so
+    the check is here too: no fit or mean can use them.
+    """
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(
+        sample_weight, rows, dtype=np.float64, ensure_non_negative=True
+    )
+    if not weights.sum() > 0:
+        raise ValueError(
+            f"{whom}: the sample weights sum to zero; at least one non-zero "
+            "weight is needed, on a row that should count."
+        )
+    return weights
+
+
 def _log_mean_standard_error(log_values):
     """Standard error of ln mean(exp(log_values)) by the delta method,
     sd(w) / (mean(w) sqrt(n)); NaN for a single value."""
@@ -422,16 +442,8 @@ class BaseBoltzmann(
     @on_one_blas_thread
     def _fit(self, X, *, first_call, n_epochs=None, sample_weight=None):
         X = self._validate_units(X, reset=first_call)
-        if sample_weight is not None:
-            # Non-negative, finite, one per row; a zero weight drops its row.
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not sample_weight.sum() > 0:
-                raise ValueError(
-                    f"{type(self).__name__}: the sample weights sum to zero; give "
-                    "at least one row a positive weight."
-                )
+        # A zero weight drops its row.
+        sample_weight = _row_weights(sample_weight, X, type(self).__name__)
         self._update_ais_base(X, first_call=first_call, sample_weight=sample_weight)
         if first_call:
             rng = make_generator(self.random_state)
@@ -1199,12 +1211,10 @@ class BaseBoltzmann(
         True
         """
         log_p = self.score_samples(X)
-        if sample_weight is None:
+        weights = _row_weights(sample_weight, log_p, type(self).__name__)
+        if weights is None:
             return float(np.mean(log_p))
-        sample_weight = _check_sample_weight(
-            sample_weight, log_p, dtype=np.float64, ensure_non_negative=True
-        )
-        return float(np.average(log_p, weights=sample_weight))
+        return float(np.average(log_p, weights=weights))
 
     def score_bracket(
         self, X, sample_weight=None, *, max_rows=BRACKET_MAX_ROWS, runs_per_row=1
@@ -1281,18 +1291,9 @@ class BaseBoltzmann(
                 )
         X = self._validate_units(X, reset=False)
         log_f = self._unnormalized_log_proba(X)
-        if sample_weight is None:
+        weights = _row_weights(sample_weight, log_f, type(self).__name__)
+        if weights is None:
             weights = np.ones(len(log_f))
-        else:
-            weights = _check_sample_weight(
-                sample_weight, log_f, dtype=np.float64, ensure_non_negative=True
-            )
-            # scikit-learn >= 1.7 refuses all-zero weights itself; 1.6 does not.
-            if not weights.sum() > 0:
-                raise ValueError(
-                    "Sample weights must contain at least one non-zero number: "
-                    "give at least one row a positive weight."
-                )
         mean_log_f = float(np.average(log_f, weights=weights))
         family = self._model()
         if self._resolve_score_method(family) == "exact":
