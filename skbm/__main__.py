@@ -250,29 +250,27 @@ def describe_score(model, X):
     try:
         # Both sides for an AIS estimate: forward runs and reverse runs from
         # 100 held-out rows (RAISE) side by side on n_jobs workers, with
-        # their progress printed; exact ln Z otherwise.
+        # their progress printed; exact ln Z otherwise. Its upper side is
+        # the score.
         model.set_params(verbose=1)
         bracket = model.score_bracket(X)
     except ValueError:
         bracket = None  # too large to enumerate, or no RAISE for this machine
     finally:
         model.set_params(verbose=verbose)
+    if bracket is not None and bracket.method == "exact":
+        return bracket.upper, "exact"
     try:
         estimate = model.log_partition()  # cached by score_bracket
     except ValueError as exc:
         print(f"      not scored: {exc}")
         return float("nan"), "not computed (too large to enumerate)"
-    value = model.score(X)
-    if estimate.method == "exact":
-        return value, "exact"
     ess = f"ESS {estimate.ess:.0f} of {estimate.n_runs}"
     if bracket is None:
-        return value, f"ais ({ess})"
+        return model.score(X), f"ais ({ess})"
     low, high = bracket.interval
-    return (
-        value,
-        f"ais, RAISE {bracket.lower:.3f}, interval [{low:.3f}, {high:.3f}], {ess}",
-    )
+    interval = f"interval [{low:.3f}, {high:.3f}]"
+    return bracket.upper, f"ais, RAISE {bracket.lower:.3f}, {interval}, {ess}"
 
 
 def build_models(args, n_features):
