@@ -5,6 +5,8 @@ of medians of repeats that were run interleaved in the same process.
 """
 
 import json
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -74,6 +76,11 @@ def interleaved(functions, repeats, shuffle=False):
             function()
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def busy_process():
+    """A process that keeps one core busy until killed (a pure-Python loop)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def median(values):

@@ -21,9 +21,8 @@ skipped without it.
 """
 
 import argparse
+import copy
 import os
-import subprocess
-import sys
 import time
 from contextlib import nullcontext
 from unittest import mock
@@ -31,6 +30,7 @@ from unittest import mock
 import numpy as np
 from _common import (
     blas_info,
+    busy_process,
     digits_binary,
     interleaved,
     median,
@@ -96,6 +96,12 @@ def workloads():
         mnist = None
     if mnist is not None:
         big = BernoulliRBM2(n_components=500, n_iter=1, random_state=0).fit(mnist)
+        big_ais = copy.deepcopy(big).set_params(ais_betas=1000)
+
+        def fresh_big_ais():
+            big_ais.__dict__.pop("_log_partition_cache", None)
+            big_ais.score(mnist[:1000])
+
         jobs.update(
             {
                 "BernoulliRBM2(500) 1 epoch, 4000 MNIST": lambda: BernoulliRBM2(
@@ -104,6 +110,7 @@ def workloads():
                 "BernoulliRBM2(500) transform, 4000 MNIST": lambda: big.transform(
                     mnist
                 ),
+                "BernoulliRBM2(500) AIS score, 1000 betas, MNIST": fresh_big_ais,
                 "sklearn BernoulliRBM(500) 1 epoch, 4000 MNIST": lambda: BernoulliRBM(
                     n_components=500, n_iter=1, random_state=0
                 ).fit(mnist),
@@ -141,11 +148,6 @@ def measure(jobs, repeats):
             functions[(name, setting)] = run
     times = interleaved(functions, repeats, shuffle=True)
     return {key: median(value) for key, value in times.items()}, times
-
-
-def busy_process():
-    """A process that keeps one core busy until killed."""
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def table(result):

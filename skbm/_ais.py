@@ -44,14 +44,17 @@ results are identical whatever the number of joblib workers.
 
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.special import logsumexp
 
 from ._enumeration import BLOCK_BYTES
 from ._graph import greedy_coloring, independent_split
+from ._threads import helper_thread_pays
 
 # Runs per chunk: the unit of parallel work and of seeding. Chunks are
 # computed separately, so this sets how results depend on ais_runs (not on
@@ -87,13 +90,16 @@ N_STANDARD_ERRORS = 3.0
 MARKOV_NATS = 3.0
 
 # Steps of uniform draws taken from a stream at once (fixed, so that draws
-# do not depend on how chains are batched).
-PAGE_STEPS = 32
+# do not depend on how chains are batched). A page of 100 chains of a
+# 784 x 500 RBM is then 4 MB: larger pages cost more in page faults and
+# cache misses than they save in calls (0.32 against 0.28 ms per step at 32).
+PAGE_STEPS = 8
 
 # Largest |beta_k - beta_{k-1}| * |field| for which a weight increment is
-# computed by the log1p form (see ``anneal``); beyond it, expm1 of the step
-# and the cancellation in log1p near -1 would lose accuracy.
-FAST_STEP_BOUND = 5.0
+# computed by the float32 log1p form (see ``anneal``); beyond it, expm1 of
+# the step and the cancellation in log1p near -1 would lose accuracy (at 1,
+# log1p's argument stays above 1/e - 1, and a term keeps about 1e-7 of it).
+FAST_STEP_BOUND = 1.0
 
 # Bits of the float32 1.0: OR-ed with 23 random mantissa bits, a float in [1, 2).
 ONE_FLOAT32_BITS = np.uint32(0x3F800000)
@@ -347,15 +353,17 @@ def machine_problem(coupling, intercept, base_logits, units):
 
 
 class PagedUniforms:
-    """Logistic draws for the AIS transitions, a page of steps at a time.
+    """Random draws for the AIS transitions, a page of steps at a time.
 
     Stream ``i`` feeds ``rows`` consecutive chains. Every stream is read in
-    pages of ``PAGE_STEPS`` steps of float32 uniforms (first those of the
+    pages of ``PAGE_STEPS`` steps of float32 uniforms u (first those of the
     summed units, then those of the sampled units), so the numbers a chain
     receives depend on its own stream only, not on which other streams are
-    batched with it. A page is returned as ``logit(u) = ln(u / (1 - u))``:
-    ``u < expit(t)`` exactly when ``logit(u) < t``, so a transition compares
-    fields with these draws and evaluates no sigmoid.
+    batched with it. A page returns them in the forms the transitions
+    compare with, so that no sigmoid is evaluated: 1 / u for the summed
+    units (on when 1 + exp(-t) < 1 / u) and ``logit(u) = ln(u / (1 - u))``
+    for the sampled units (on when logit(u) < t); both hold exactly when
+    u < expit(t).
 
     Parameters
     ----------
@@ -369,34 +377,42 @@ class PagedUniforms:
 
     def __init__(self, rngs, rows, width):
         self.rngs, self.rows, self.width = rngs, rows, width
-        self.buffers = None
+        self.sets, self.turn = [], 0
 
-    def page(self, n_r):
-        """The next page: logits of uniforms for R and for K.
+    def page(self, n_r, keep_previous=False):
+        """The next page: 1 / u for R and logit(u) for K.
 
         Parameters
         ----------
         n_r : int
             Draws per chain and step for the summed units; the other
             ``width - n_r`` are for the sampled units.
+        keep_previous : bool, default=False
+            Write to other buffers than the previous call did, so that its
+            page stays valid (for drawing a page ahead).
 
         Returns
         -------
-        logits_R, logits_K : ndarray of shape (PAGE_STEPS, n_chains, n)
+        inverse_R, logits_K : ndarray of shape (PAGE_STEPS, n_chains, n)
             Float32, n = n_r and width - n_r; a uniform of exactly 0 gives
-            -inf. Buffers overwritten by the next call (fresh arrays would
-            cost page faults), which callers may modify.
+            +inf and -inf. Buffers that a later call overwrites (fresh
+            arrays would cost page faults), which callers may modify.
         """
-        if self.buffers is None:
+        if keep_previous:
+            self.turn = 1 - self.turn
+        while len(self.sets) <= self.turn:
             n_chains = self.rows * len(self.rngs)
-            self.buffers = [
-                np.empty((PAGE_STEPS, n_chains, n), np.float32)
-                for n in (n_r, self.width - n_r)
-            ]
-            self.spare = [np.empty_like(buffer) for buffer in self.buffers]
+            self.sets.append(
+                [
+                    np.empty((PAGE_STEPS, n_chains, n), np.float32)
+                    for n in (n_r, self.width - n_r)
+                ]
+            )
+            self.spare = np.empty_like(self.sets[0][1])
+        inverse_R, logits_K = buffers = self.sets[self.turn]
         for index, rng in enumerate(self.rngs):
             chains = slice(index * self.rows, (index + 1) * self.rows)
-            for buffer in self.buffers:
+            for buffer in buffers:
                 # 23 random bits per draw, from 32 of the raw 64-bit outputs,
                 # as the mantissa of a float32 v in [1, 2); u = v - 1.
                 count = PAGE_STEPS * self.rows * buffer.shape[2]
@@ -405,16 +421,16 @@ class PagedUniforms:
                     PAGE_STEPS, self.rows, buffer.shape[2]
                 )
                 np.right_shift(bits, 9, out=buffer.view(np.uint32)[:, chains])
+        for v in buffers:
+            np.bitwise_or(v.view(np.uint32), ONE_FLOAT32_BITS, out=v.view(np.uint32))
+        np.subtract(2, logits_K, out=self.spare)
         with np.errstate(divide="ignore"):
-            for v, spare in zip(self.buffers, self.spare, strict=True):
-                np.bitwise_or(
-                    v.view(np.uint32), ONE_FLOAT32_BITS, out=v.view(np.uint32)
-                )
-                np.subtract(2, v, out=spare)
+            for v in buffers:
                 v -= 1
-                np.divide(v, spare, out=v)
-                np.log(v, out=v)
-        return self.buffers
+            np.divide(1, inverse_R, out=inverse_R)
+            np.divide(logits_K, self.spare, out=logits_K)
+            np.log(logits_K, out=logits_K)
+        return buffers
 
 
 class Progress:
@@ -463,22 +479,26 @@ def anneal(problem, states, betas, uniforms, progress=None):
     the fused kernel described below; any other unit types run
     :func:`anneal_generic`, which calls only the unit-type interface.
 
-    Per step, the log weights take ln f_new(x) - ln f_old(x) in float64.
-    Given s = x W_KR + b_R - a_R on a summed unit and t = a_R + beta * s, the
-    unit contributes softplus(t_new) - softplus(t_old), computed as
-    ln(1 + (exp(step * s) - 1) / (1 + exp(-t_old))) with step = new - old:
-    exact to about 1e-16 absolute, with no cancellation between two large
-    softplus values, while |step| * |s| <= ``FAST_STEP_BOUND`` (checked per
-    chain and step against the largest |s| a state can give); larger steps
-    use the difference of two softplus. The part of ln f linear in beta,
-    x . (b_K - a_K) (+ 1/2 x W_KK x), rides along as one more summed unit
-    with base logit +inf, whose term is then step times that part and which
-    is never switched on, so that every array of a step is contiguous.
+    Per step, the log weights take ln f_new(x) - ln f_old(x). Given
+    s = x W_KR + b_R - a_R on a summed unit and t = a_R + beta * s, the unit
+    contributes softplus(t_new) - softplus(t_old), computed as
+    -ln(1 + (exp(-step * s) - 1) / (1 + exp(-t_new))) with step = new - old:
+    no cancellation between two large softplus values, and 1 + exp(-t_new)
+    is also what the transition needs, since a summed unit is on with
+    probability 1 / (1 + exp(-t_new)). This form runs in float32, exact to
+    about 1e-7 of each term, while |step| * |s| <= ``FAST_STEP_BOUND``
+    (checked per chain and step against the largest |s| a state can give);
+    chains with larger steps take the difference of two softplus in
+    float64. The part of ln f linear in beta, x . (b_K - a_K)
+    (+ 1/2 x W_KK x), is one more column of the weight product; its term is
+    step times that column. A step's terms are summed in float32 (about
+    1e-7 of the sum as error) and added to the float64 log weights.
 
-    The transitions compare fields with the logistic draws of
-    :class:`PagedUniforms`, turned once per page into thresholds: a unit is
-    on when its threshold is below its field. The products are float32; the
-    log weights stay float64.
+    The transitions draw a summed unit on when 1 + exp(-t_new) < 1 / u for
+    a uniform u, and compare the sampled units' fields with the logistic
+    draws of :class:`PagedUniforms`, turned once per page into thresholds: a
+    unit is on when its threshold is below its field. The products are
+    float32; the log weights stay float64.
 
     Parameters
     ----------
@@ -490,9 +510,9 @@ def anneal(problem, states, betas, uniforms, progress=None):
         Non-negative inverse temperatures in the order they are visited:
         increasing for forward AIS, decreasing for reverse AIS.
     uniforms : PagedUniforms
-        ``uniforms.page()`` returns the logistic draws of ``PAGE_STEPS``
-        transitions, shape (PAGE_STEPS, n_chains, n_R + n_K): the first n_R
-        columns for R, then one per unit of K.
+        ``uniforms.page(n_R)`` returns the draws of ``PAGE_STEPS``
+        transitions: inverse uniforms of shape (PAGE_STEPS, n_chains, n_R)
+        for R and logistic draws of shape (PAGE_STEPS, n_chains, n_K) for K.
     progress : Progress, default=None
         Told of every page of steps done.
 
@@ -540,32 +560,24 @@ def anneal(problem, states, betas, uniforms, progress=None):
     xw[:, :n_k] = states
     x = xw[:, :n_k]
     product = np.empty((n_chains, W_aug.shape[1]), np.float32)
-    s, quad = product[:, :n_s], product[:, n_s:]
-    base = np.full((n_chains, n_s) if a_R.ndim == 2 else n_s, np.inf)
-    base[..., :n_r] = a_R
-    zero_base_R = not np.any(a_R)
-    terms, sigma = np.empty((n_chains, n_s)), np.empty((n_chains, n_s))
-    total = np.empty(n_chains)
+    s, linear, quad = product[:, :n_r], product[:, n_r], product[:, n_s:]
+    a_R32 = a_R.astype(np.float32) if np.any(a_R) else None
+    # odds[j] = 1 + exp(-t_new), the inverse probability that unit j is on.
+    odds, terms = np.empty((2, n_chains, n_r), np.float32)
+    row_sums, total = np.empty(n_chains, np.float32), np.empty(n_chains)
     # Per chain, the largest |step| for which the fast form is used: |s| is
-    # at most sum_i |W_ij| + |shift_j|, and the linear part (whose term is
-    # ln(exp(step * value))) at most the sum of its absolute coefficients.
+    # at most sum_i |W_ij| + |shift_j|.
     bound_R = np.max(np.abs(W_KR).sum(axis=0) + np.abs(shift_R), axis=-1, initial=0)
-    bound_linear = np.abs(linear_K).sum(axis=-1)
-    if quadratic:
-        bound_linear = bound_linear + 0.5 * np.abs(W_KK).sum()
     with np.errstate(divide="ignore"):
-        limit = np.minimum(
-            FAST_STEP_BOUND / bound_R, 100 * FAST_STEP_BOUND / bound_linear
-        )
-    limit = np.broadcast_to(limit, (n_chains,))
+        limit = np.broadcast_to(FAST_STEP_BOUND / bound_R, (n_chains,))
     order = np.argsort(limit, kind="stable")
     steps = np.diff(betas)
     n_slow = np.searchsorted(limit[order], np.abs(steps), side="left").tolist()
     # Sampling, in float32: sources are h (bipartite) or [x, h], each with the
-    # column of the linear part, which stays 0 (its threshold is +inf).
+    # column of the linear part, which stays 0.
     n_sources = n_s + (n_k if quadratic else 0)
     sources = np.zeros((n_chains, n_sources), np.float32)
-    hidden = sources[:, n_sources - n_s :]
+    hidden = sources[:, n_sources - n_s : n_sources - 1]
     W_to_K = np.zeros((n_sources, n_k), np.float32)
     W_to_K[n_sources - n_s : n_sources - 1] = W_KR.T
     if quadratic:
@@ -584,10 +596,10 @@ def anneal(problem, states, betas, uniforms, progress=None):
                 units,
             )
         )
-    a_K32, linear_K32 = a_K.astype(np.float32), linear_K.astype(np.float32)
-    # Float32 like the fields they are compared with (a draw has 23 bits).
-    thresholds_R = np.full((PAGE_STEPS, n_chains, n_s), np.inf, np.float32)
-    scale = np.ones((PAGE_STEPS, 1, 1))
+    ahead = _draw_ahead.get()
+    pages = _transition_pages(uniforms, n_r, betas, a_K, linear_K, ahead)
+    if ahead:
+        pages = _ahead(pages)
     log_w = np.zeros(n_chains)
     last = len(betas) - 1
     page_index = PAGE_STEPS
@@ -596,53 +608,46 @@ def anneal(problem, states, betas, uniforms, progress=None):
             old, new, step = float(betas[k - 1]), float(betas[k]), float(steps[k - 1])
             np.matmul(xw, W_aug, out=product)
             if shift_R.ndim == 2:
-                s[:, :n_r] += shift_R
+                s += shift_R
             if quadratic:
-                s[:, n_r] += np.einsum("ij,ij->i", x, quad)
+                linear += np.einsum("ij,ij->i", x, quad)
             if linear_K.ndim == 2:
-                s[:, n_r] += np.einsum("ij,ij->i", x, linear_K)
-            np.multiply(s, step, out=terms)
+                linear += np.einsum("ij,ij->i", x, linear_K)
             if progress is not None and (k % PAGE_STEPS == 0 or k == last):
                 progress.advance(k % PAGE_STEPS or PAGE_STEPS)
+            np.multiply(s, -new, out=odds)
+            if a_R32 is not None:
+                odds -= a_R32
+            np.exp(odds, out=odds)
+            odds += 1.0
+            np.multiply(s, -step, out=terms)
+            np.expm1(terms, out=terms)
+            terms /= odds
+            np.log1p(terms, out=terms)
+            # Row sums that do not depend on the number of rows (gemv may),
+            # with about 1e-7 of their size as error; the linear part comes
+            # from the product.
+            np.einsum("ij->i", terms, out=row_sums)
+            np.subtract(step * linear, row_sums, out=total)
             slow = n_slow[k - 1]
-            if slow < n_chains:
-                np.multiply(s, -old, out=sigma)
-                sigma -= base
-                np.exp(sigma, out=sigma)
-                sigma += 1.0
-                np.exp(terms, out=terms)
-                terms -= 1.0
-                terms /= sigma
-                terms += 1.0
-                np.log(terms, out=terms)
             if slow:
                 rows = order[:slow]
-                s_rows = s[rows, :n_r]
+                s_rows = s[rows].astype(np.float64)
                 a_rows = a_R[rows] if a_R.ndim == 2 else a_R
                 cumulant = problem.units_R.cumulant
-                terms[rows, :n_r] = cumulant(new * s_rows + a_rows) - cumulant(
-                    old * s_rows + a_rows
-                )
-                terms[rows, n_r] = step * s[rows, n_r]
-            # A row sum that does not depend on the number of rows (gemv may).
-            log_w += np.einsum("ij->i", terms, out=total)
+                total[rows] = step * linear[rows] + (
+                    cumulant(new * s_rows + a_rows) - cumulant(old * s_rows + a_rows)
+                ).sum(axis=1)
+            log_w += total
             if k == last:
                 break
             # Transition leaving f_new invariant: R given K, then K block by
-            # block; a unit is on when its logistic draw is below
+            # block; a unit of K is on when its logistic draw is below
             # a + new * (field + b - a), i.e. (draw - a) / new - (b - a) < field.
             if page_index == PAGE_STEPS:
-                logits_R, thresholds_K = uniforms.page(n_r)
-                page_betas = betas[k : k + PAGE_STEPS]
-                scale[: len(page_betas), 0, 0] = 1.0 / page_betas
-                scale32 = scale.astype(np.float32)
-                np.multiply(logits_R, scale32, out=thresholds_R[:, :, :n_r])
-                if not zero_base_R:
-                    thresholds_R[:, :, :n_r] -= a_R * scale
-                thresholds_K *= scale32
-                thresholds_K -= a_K32 * scale32 + linear_K32
+                inverse_R, thresholds_K = next(pages)
                 page_index = 0
-            np.less(thresholds_R[page_index], s, out=hidden)
+            np.less(odds, inverse_R[page_index], out=hidden)
             draws_K = thresholds_K[page_index]
             for columns, field, units in prepared:
                 np.matmul(sources, columns, out=field)
@@ -654,6 +659,39 @@ def anneal(problem, states, betas, uniforms, progress=None):
                 x[...] = sources[:, :n_k]
             page_index += 1
     return log_w, x.astype(np.float64)
+
+
+def _transition_pages(uniforms, n_r, betas, a_K, linear_K, keep_previous=False):
+    """The draws of the transitions at ``betas[1:-1]``, a page at a time:
+    1 / u for R and, for K, thresholds (logit(u) - a) / beta - (b - a)."""
+    a_K32, linear_K32 = a_K.astype(np.float32), linear_K.astype(np.float32)
+    scale = np.ones((PAGE_STEPS, 1, 1))
+    moves = betas[1:-1]  # the last beta has no transition (it may be 0)
+    for first in range(0, len(moves), PAGE_STEPS):
+        inverse_R, thresholds_K = uniforms.page(n_r, keep_previous)
+        page_betas = moves[first : first + PAGE_STEPS]
+        scale[: len(page_betas), 0, 0] = 1.0 / page_betas
+        scale32 = scale.astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            thresholds_K *= scale32
+            thresholds_K -= a_K32 * scale32 + linear_K32
+        yield inverse_R, thresholds_K
+
+
+# Whether ``anneal`` draws the next page of random numbers in a helper thread
+# while the current one is used; set per task by ``one_pool``.
+_draw_ahead = ContextVar("draw_ahead", default=False)
+
+
+def _ahead(iterator):
+    """The items of ``iterator``, each computed in a helper thread while the
+    caller uses the one before (numpy releases the GIL in both). The items
+    and their order are those of ``iterator``."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        pending = executor.submit(next, iterator, None)
+        while (item := pending.result()) is not None:
+            pending = executor.submit(next, iterator, None)
+            yield item
 
 
 def anneal_generic(problem, states, betas, rng):
@@ -826,13 +864,27 @@ def one_pool(task_lists, n_jobs=None):
     results : list of (ndarray or None)
         The concatenated results of each list, ``None`` for an empty list.
     """
-    results = Parallel(n_jobs=n_jobs)(task for tasks in task_lists for task in tasks)
+    tasks = [task for tasks in task_lists for task in tasks]
+    # The random draws of each task's annealing are made in a helper thread
+    # (the same draws, in the same order) where a core would be left idle.
+    ahead = helper_thread_pays(min(effective_n_jobs(n_jobs), len(tasks)))
+    results = Parallel(n_jobs=n_jobs)(delayed(_run)(task, ahead) for task in tasks)
     out, start = [], 0
     for tasks in task_lists:
         stop = start + len(tasks)
         out.append(np.concatenate(results[start:stop]) if tasks else None)
         start = stop
     return out
+
+
+def _run(task, ahead):
+    """Call a ``delayed`` task with ``anneal``'s helper thread on or off."""
+    function, args, kwargs = task
+    token = _draw_ahead.set(ahead)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _draw_ahead.reset(token)
 
 
 def forward_log_weights(problem, betas, n_runs, seed, n_jobs=None, verbose=0):
@@ -1020,8 +1072,8 @@ def _log_mean_weights_per_row(problem, states, betas, rngs, n_runs, progress=Non
 
 def _row_batches(problem, n_rows, n_runs):
     """Index batches of rows whose pages of draws fit in ``BLOCK_BYTES`` (per
-    draw: the float32 page and its spare, a raw half-word and float64
-    thresholds)."""
+    draw at most 16 bytes: two float32 pages, the spare and a raw half-word;
+    20 leaves room for the rest)."""
     n_units = max(sum(np.shape(problem.W_KR)), 1)
     size = max(1, BLOCK_BYTES // (20 * PAGE_STEPS * n_runs * n_units))
     return [
@@ -1060,11 +1112,12 @@ def per_row_log_partitions(problem, rows, n_runs, betas, seed, n_jobs=None):
     log_z : ndarray of shape (n_rows,)
         Estimates of ln Z of each row's problem, float64.
     """
-    results = Parallel(n_jobs=n_jobs)(
+    tasks = [
         delayed(_clamped_batch)(problem.rows(batch), rows[batch], n_runs, betas, seed)
         for batch in _row_batches(problem, len(rows), n_runs)
-    )
-    return np.concatenate(results) if results else np.zeros(0)
+    ]
+    result = one_pool([tasks], n_jobs)[0]
+    return np.zeros(0) if result is None else result
 
 
 def _data_reverse_batch(problem, starts, n_runs, betas, seed, verbose=0, label=""):

@@ -28,7 +28,9 @@ user's setting is restored on exit, so an outer
 
 import functools
 from contextlib import nullcontext
+from contextvars import ContextVar
 
+from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
 # Multiply-adds of one product from which it runs on the user's BLAS threads:
@@ -38,6 +40,10 @@ from threadpoolctl import ThreadpoolController
 PARALLEL_PRODUCT_SIZE = 2**24
 
 _controller = None
+
+# The BLAS threads the user allowed, recorded by the outermost
+# ``on_one_blas_thread`` before it lowers them to one.
+_user_blas_threads = ContextVar("user_blas_threads", default=None)
 
 
 def _blas_controller():
@@ -79,7 +85,43 @@ def on_one_blas_thread(method):
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        with one_blas_thread():
-            return method(*args, **kwargs)
+        token = None
+        if _user_blas_threads.get() is None:
+            token = _user_blas_threads.set(_current_blas_threads())
+        try:
+            with one_blas_thread():
+                return method(*args, **kwargs)
+        finally:
+            if token is not None:
+                _user_blas_threads.reset(token)
 
     return wrapper
+
+
+def _current_blas_threads():
+    infos = _blas_controller().select(user_api="blas").info()
+    return max((info["num_threads"] for info in infos), default=1)
+
+
+def helper_thread_pays(n_workers):
+    """Whether work in ``n_workers`` processes may start one helper thread each.
+
+    Only while a core is left idle (fewer workers than the CPUs joblib
+    counts, which honours affinity and cgroup quotas) and the user allows
+    more than one BLAS thread: a limit of one, set by the user, by
+    ``threadpoolctl`` or by joblib in its workers, is taken to mean one
+    thread in all.
+
+    Parameters
+    ----------
+    n_workers : int
+        Processes that will run the work side by side.
+
+    Returns
+    -------
+    pays : bool
+    """
+    allowed = _user_blas_threads.get()
+    if allowed is None:
+        allowed = _current_blas_threads()
+    return allowed > 1 and n_workers < cpu_count()
