@@ -44,7 +44,7 @@ results are identical whatever the number of joblib workers.
 
 import hashlib
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -481,24 +481,22 @@ def anneal(problem, states, betas, uniforms, progress=None):
 
     Per step, the log weights take ln f_new(x) - ln f_old(x). Given
     s = x W_KR + b_R - a_R on a summed unit and t = a_R + beta * s, the unit
-    contributes softplus(t_new) - softplus(t_old), computed as
-    -ln(1 + (exp(-step * s) - 1) / (1 + exp(-t_new))) with step = new - old:
-    no cancellation between two large softplus values, and 1 + exp(-t_new)
-    is also what the transition needs, since a summed unit is on with
-    probability 1 / (1 + exp(-t_new)). This form runs in float32, exact to
-    about 1e-7 of each term, while |step| * |s| <= ``FAST_STEP_BOUND``
-    (checked per chain and step against the largest |s| a state can give);
-    chains with larger steps take the difference of two softplus in
-    float64. The part of ln f linear in beta, x . (b_K - a_K)
-    (+ 1/2 x W_KK x), is one more column of the weight product; its term is
-    step times that column. A step's terms are summed in float32 (about
-    1e-7 of the sum as error) and added to the float64 log weights.
+    contributes softplus(t_new) - softplus(t_old), computed from the odds
+    1 + exp(-t_new) (see :class:`_PageWeights`), which are also what the
+    transition needs: a summed unit is on with probability
+    1 / (1 + exp(-t_new)), that is when 1 + exp(-t_new) < 1 / u for a
+    uniform u. The part of ln f linear in beta, x . (b_K - a_K)
+    (+ 1/2 x W_KK x), is one more column of the weight product. The sampled
+    units' fields are compared with the logistic draws of
+    :class:`PagedUniforms`, turned once per page into thresholds: a unit is
+    on when its threshold is below its field. The products are float32; the
+    log weights stay float64.
 
-    The transitions draw a summed unit on when 1 + exp(-t_new) < 1 / u for
-    a uniform u, and compare the sampled units' fields with the logistic
-    draws of :class:`PagedUniforms`, turned once per page into thresholds: a
-    unit is on when its threshold is below its field. The products are
-    float32; the log weights stay float64.
+    Only the products, the odds and the comparisons are on the path from
+    one step to the next. Drawing the next page of random numbers and
+    summing the log-weight terms of the last page run in a helper thread
+    when :func:`one_pool` says a core is idle, and at once otherwise; the
+    numbers are the same either way.
 
     Parameters
     ----------
@@ -559,20 +557,7 @@ def anneal(problem, states, betas, uniforms, progress=None):
     xw = np.ones((n_chains, n_k + 1), np.float32)
     xw[:, :n_k] = states
     x = xw[:, :n_k]
-    product = np.empty((n_chains, W_aug.shape[1]), np.float32)
-    s, linear, quad = product[:, :n_r], product[:, n_r], product[:, n_s:]
     a_R32 = a_R.astype(np.float32) if np.any(a_R) else None
-    # odds[j] = 1 + exp(-t_new), the inverse probability that unit j is on.
-    odds, terms = np.empty((2, n_chains, n_r), np.float32)
-    row_sums, total = np.empty(n_chains, np.float32), np.empty(n_chains)
-    # Per chain, the largest |step| for which the fast form is used: |s| is
-    # at most sum_i |W_ij| + |shift_j|.
-    bound_R = np.max(np.abs(W_KR).sum(axis=0) + np.abs(shift_R), axis=-1, initial=0)
-    with np.errstate(divide="ignore"):
-        limit = np.broadcast_to(FAST_STEP_BOUND / bound_R, (n_chains,))
-    order = np.argsort(limit, kind="stable")
-    steps = np.diff(betas)
-    n_slow = np.searchsorted(limit[order], np.abs(steps), side="left").tolist()
     # Sampling, in float32: sources are h (bipartite) or [x, h], each with the
     # column of the linear part, which stays 0.
     n_sources = n_s + (n_k if quadratic else 0)
@@ -596,79 +581,163 @@ def anneal(problem, states, betas, uniforms, progress=None):
                 units,
             )
         )
-    ahead = _draw_ahead.get()
-    pages = _transition_pages(uniforms, n_r, betas, a_K, linear_K, ahead)
-    if ahead:
-        pages = _ahead(pages)
-    log_w = np.zeros(n_chains)
+    weights = _PageWeights(problem, betas, n_chains, W_aug.shape[1])
+    # views[slot][j]: step j of a page's products (s, linear part, x W_KK / 2)
+    # and odds, 1 + exp(-t_new), the inverse probability that a unit of R is
+    # on; two slots, so that one page is summed while the next is recorded.
+    views = [
+        [
+            (product, product[:, :n_r], product[:, n_r], product[:, n_s:], odds)
+            for product, odds in zip(products, odds_page, strict=True)
+        ]
+        for products, odds_page in zip(weights.products, weights.odds, strict=True)
+    ]
+    # The draws of the next page and the log weights of the last one are
+    # computed beside the products: in a helper thread where one_pool says a
+    # core is idle, otherwise at once. Either way the numbers are the same.
+    helper = ThreadPoolExecutor(max_workers=1) if _draw_ahead.get() else None
+    run = _at_once if helper is None else helper.submit
+    pages = _transition_pages(uniforms, n_r, betas, a_K, linear_K)
+    next_page = run(next, pages, None)
+    summed = [_at_once(int), _at_once(int)]
     last = len(betas) - 1
-    page_index = PAGE_STEPS
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        for k in range(1, last + 1):
-            old, new, step = float(betas[k - 1]), float(betas[k]), float(steps[k - 1])
-            np.matmul(xw, W_aug, out=product)
-            if shift_R.ndim == 2:
-                s += shift_R
-            if quadratic:
-                linear += np.einsum("ij,ij->i", x, quad)
-            if linear_K.ndim == 2:
-                linear += np.einsum("ij,ij->i", x, linear_K)
-            if progress is not None and (k % PAGE_STEPS == 0 or k == last):
-                progress.advance(k % PAGE_STEPS or PAGE_STEPS)
-            np.multiply(s, -new, out=odds)
-            if a_R32 is not None:
-                odds -= a_R32
-            np.exp(odds, out=odds)
-            odds += 1.0
-            np.multiply(s, -step, out=terms)
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            for k in range(1, last + 1):
+                page, j = divmod(k - 1, PAGE_STEPS)
+                slot = page % 2
+                if j == 0:
+                    summed[slot].result()  # the slot is free again
+                product, s, linear, quad, odds = views[slot][j]
+                new = float(betas[k])
+                np.matmul(xw, W_aug, out=product)
+                if shift_R.ndim == 2:
+                    s += shift_R
+                if quadratic:
+                    linear += np.einsum("ij,ij->i", x, quad)
+                if linear_K.ndim == 2:
+                    linear += np.einsum("ij,ij->i", x, linear_K)
+                np.multiply(s, -new, out=odds)
+                if a_R32 is not None:
+                    odds -= a_R32
+                np.exp(odds, out=odds)
+                odds += 1.0
+                if j == PAGE_STEPS - 1 or k == last:
+                    summed[slot] = run(weights.add, slot, k - 1 - j, j + 1)
+                    if progress is not None:
+                        progress.advance(j + 1)
+                if k == last:
+                    break
+                # Transition leaving f_new invariant: R given K, then K block
+                # by block; a unit of K is on when its logistic draw is below
+                # a + new * (field + b - a), i.e.
+                # (draw - a) / new - (b - a) < field.
+                if j == 0:
+                    inverse_R, thresholds_K = next_page.result()
+                    next_page = run(next, pages, None)
+                np.less(odds, inverse_R[j], out=hidden)
+                draws_K = thresholds_K[j]
+                for columns, field, units in prepared:
+                    np.matmul(sources, columns, out=field)
+                    if isinstance(units, slice):
+                        np.less(draws_K[:, units], field, out=target[:, units])
+                    else:
+                        target[:, units] = draws_K[:, units] < field
+                if quadratic:
+                    x[...] = sources[:, :n_k]
+        for future in summed:
+            future.result()
+    finally:
+        if helper is not None:
+            helper.shutdown(wait=True, cancel_futures=True)
+    return weights.log_w, x.astype(np.float64)
+
+
+class _PageWeights:
+    """The log weights of :func:`anneal`, summed a page of steps at a time.
+
+    The annealing loop records, per step, the weight product [s, linear
+    part, ...] and the odds 1 + exp(-t_new) in :attr:`products` and
+    :attr:`odds` (two slots of ``PAGE_STEPS`` steps); :meth:`add` turns a
+    recorded page into log-weight terms, off the loop's critical path.
+
+    Per step and unit of R the term is softplus(t_new) - softplus(t_old) =
+    -ln(1 + (exp(-step * s) - 1) / (1 + exp(-t_new))): no cancellation
+    between two large softplus values, in float32 to about 1e-7 of each
+    term while |step| * |s| <= ``FAST_STEP_BOUND`` (checked per chain and
+    step against the largest |s| a state can give). Chains with larger
+    steps take the difference of two softplus in float64. The part linear in
+    beta adds step times its product column; the terms of a step are summed
+    per chain (about 1e-7 of the sum as error) and added in float64.
+    """
+
+    def __init__(self, problem, betas, n_chains, width):
+        W_KR = np.asarray(problem.W_KR, float)
+        self.a_R = np.asarray(problem.a_R, float)
+        shift_R = np.asarray(problem.b_R, float) - self.a_R
+        self.n_r = n_r = W_KR.shape[1]
+        self.cumulant = problem.units_R.cumulant
+        self.betas, self.steps = betas, np.diff(betas)
+        self.products = np.empty((2, PAGE_STEPS, n_chains, width), np.float32)
+        self.odds = np.empty((2, PAGE_STEPS, n_chains, n_r), np.float32)
+        self.terms = np.empty((PAGE_STEPS, n_chains, n_r), np.float32)
+        self.row_sums = np.empty((PAGE_STEPS, n_chains), np.float32)
+        self.log_w = np.zeros(n_chains)
+        # Per chain, the largest |step| for which the fast form is used: |s|
+        # is at most sum_i |W_ij| + |shift_j|.
+        bound = np.max(np.abs(W_KR).sum(axis=0) + np.abs(shift_R), axis=-1, initial=0)
+        with np.errstate(divide="ignore"):
+            limit = np.broadcast_to(FAST_STEP_BOUND / bound, (n_chains,))
+        self.order = np.argsort(limit, kind="stable")
+        self.n_slow = np.searchsorted(
+            limit[self.order], np.abs(self.steps), side="left"
+        )
+
+    def add(self, slot, first, count):
+        """Add the terms of steps ``first .. first + count - 1`` (indices of
+        ``np.diff(betas)``), recorded in ``slot``, to :attr:`log_w`."""
+        n_r = self.n_r
+        steps = self.steps[first : first + count]
+        fields = self.products[slot, :count, :, :n_r]
+        terms, row_sums = self.terms[:count], self.row_sums[:count]
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            np.multiply(fields, -steps.astype(np.float32)[:, None, None], out=terms)
             np.expm1(terms, out=terms)
-            terms /= odds
+            terms /= self.odds[slot, :count]
             np.log1p(terms, out=terms)
-            # Row sums that do not depend on the number of rows (gemv may),
-            # with about 1e-7 of their size as error; the linear part comes
-            # from the product.
-            np.einsum("ij->i", terms, out=row_sums)
-            np.subtract(step * linear, row_sums, out=total)
-            slow = n_slow[k - 1]
-            if slow:
-                rows = order[:slow]
-                s_rows = s[rows].astype(np.float64)
-                a_rows = a_R[rows] if a_R.ndim == 2 else a_R
-                cumulant = problem.units_R.cumulant
-                total[rows] = step * linear[rows] + (
-                    cumulant(new * s_rows + a_rows) - cumulant(old * s_rows + a_rows)
-                ).sum(axis=1)
-            log_w += total
-            if k == last:
-                break
-            # Transition leaving f_new invariant: R given K, then K block by
-            # block; a unit of K is on when its logistic draw is below
-            # a + new * (field + b - a), i.e. (draw - a) / new - (b - a) < field.
-            if page_index == PAGE_STEPS:
-                inverse_R, thresholds_K = next(pages)
-                page_index = 0
-            np.less(odds, inverse_R[page_index], out=hidden)
-            draws_K = thresholds_K[page_index]
-            for columns, field, units in prepared:
-                np.matmul(sources, columns, out=field)
-                if isinstance(units, slice):
-                    np.less(draws_K[:, units], field, out=target[:, units])
-                else:
-                    target[:, units] = draws_K[:, units] < field
-            if quadratic:
-                x[...] = sources[:, :n_k]
-            page_index += 1
-    return log_w, x.astype(np.float64)
+        # Row sums that do not depend on the number of rows (gemv may).
+        np.einsum("kij->ki", terms, out=row_sums)
+        totals = steps[:, None] * self.products[slot, :count, :, n_r] - row_sums
+        for index in np.flatnonzero(self.n_slow[first : first + count]):
+            old, new = self.betas[first + index : first + index + 2]
+            rows = self.order[: self.n_slow[first + index]]
+            s = fields[index, rows].astype(np.float64)
+            a = self.a_R[rows] if self.a_R.ndim == 2 else self.a_R
+            totals[index, rows] = steps[index] * self.products[
+                slot, index, rows, n_r
+            ] + (self.cumulant(new * s + a) - self.cumulant(old * s + a)).sum(axis=1)
+        self.log_w += totals.sum(axis=0)
 
 
-def _transition_pages(uniforms, n_r, betas, a_K, linear_K, keep_previous=False):
+def _at_once(function, *args):
+    """A finished Future of ``function(*args)``: the helper thread's stand-in."""
+    future = Future()
+    try:
+        future.set_result(function(*args))
+    except BaseException as error:  # re-raised by future.result()
+        future.set_exception(error)
+    return future
+
+
+def _transition_pages(uniforms, n_r, betas, a_K, linear_K):
     """The draws of the transitions at ``betas[1:-1]``, a page at a time:
-    1 / u for R and, for K, thresholds (logit(u) - a) / beta - (b - a)."""
+    1 / u for R and, for K, thresholds (logit(u) - a) / beta - (b - a). Each
+    page is kept valid while the next is drawn."""
     a_K32, linear_K32 = a_K.astype(np.float32), linear_K.astype(np.float32)
     scale = np.ones((PAGE_STEPS, 1, 1))
     moves = betas[1:-1]  # the last beta has no transition (it may be 0)
     for first in range(0, len(moves), PAGE_STEPS):
-        inverse_R, thresholds_K = uniforms.page(n_r, keep_previous)
+        inverse_R, thresholds_K = uniforms.page(n_r, keep_previous=True)
         page_betas = moves[first : first + PAGE_STEPS]
         scale[: len(page_betas), 0, 0] = 1.0 / page_betas
         scale32 = scale.astype(np.float32)
@@ -678,20 +747,10 @@ def _transition_pages(uniforms, n_r, betas, a_K, linear_K, keep_previous=False):
         yield inverse_R, thresholds_K
 
 
-# Whether ``anneal`` draws the next page of random numbers in a helper thread
-# while the current one is used; set per task by ``one_pool``.
+# Whether ``anneal`` works in a helper thread beside its products (drawing
+# the next page of random numbers, summing the last page's log weights);
+# set per task by ``one_pool``.
 _draw_ahead = ContextVar("draw_ahead", default=False)
-
-
-def _ahead(iterator):
-    """The items of ``iterator``, each computed in a helper thread while the
-    caller uses the one before (numpy releases the GIL in both). The items
-    and their order are those of ``iterator``."""
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        pending = executor.submit(next, iterator, None)
-        while (item := pending.result()) is not None:
-            pending = executor.submit(next, iterator, None)
-            yield item
 
 
 def anneal_generic(problem, states, betas, rng):
