@@ -95,6 +95,14 @@ MARKOV_NATS = 3.0
 # cache misses than they save in calls (0.32 against 0.28 ms per step at 32).
 PAGE_STEPS = 8
 
+# Random draws per step (chains times units) from which ``anneal`` works in
+# a helper thread beside its products, when one_pool allows it. Below, the
+# handing over of pages costs more than it saves: measured on one BLAS
+# thread, 100 chains of a 64 x 20 RBM (8,400 draws) took 1.34 times as long
+# with the helper, 64 x 64 (12,800) 1.16 times, 64 x 128 (19,200) 0.88
+# times and 784 x 100 (88,400) 0.66 times.
+HELPER_DRAWS_PER_STEP = 2**14
+
 # Largest |beta_k - beta_{k-1}| * |field| for which a weight increment is
 # computed by the float32 log1p form (see ``anneal``); beyond it, expm1 of
 # the step and the cancellation in log1p near -1 would lose accuracy (at 1,
@@ -495,8 +503,9 @@ def anneal(problem, states, betas, uniforms, progress=None):
     Only the products, the odds and the comparisons are on the path from
     one step to the next. Drawing the next page of random numbers and
     summing the log-weight terms of the last page run in a helper thread
-    when :func:`one_pool` says a core is idle, and at once otherwise; the
-    numbers are the same either way.
+    when :func:`one_pool` says a core is idle and a step has at least
+    ``HELPER_DRAWS_PER_STEP`` draws, and at once otherwise; the numbers are
+    the same either way.
 
     Parameters
     ----------
@@ -595,7 +604,8 @@ def anneal(problem, states, betas, uniforms, progress=None):
     # The draws of the next page and the log weights of the last one are
     # computed beside the products: in a helper thread where one_pool says a
     # core is idle, otherwise at once. Either way the numbers are the same.
-    helper = ThreadPoolExecutor(max_workers=1) if _draw_ahead.get() else None
+    large = n_chains * (n_k + n_r) >= HELPER_DRAWS_PER_STEP
+    helper = ThreadPoolExecutor(max_workers=1) if large and _draw_ahead.get() else None
     run = _at_once if helper is None else helper.submit
     pages = _transition_pages(uniforms, n_r, betas, a_K, linear_K)
     next_page = run(next, pages, None)

@@ -24,6 +24,16 @@ gains from threads even on a busy machine.
 The limit is set with threadpoolctl (a dependency of scikit-learn) and the
 user's setting is restored on exit, so an outer
 ``threadpoolctl.threadpool_limits`` is respected: skbm only ever lowers it.
+
+AIS is the one loop with a second thread of its own: where a core would be
+left idle (fewer joblib workers than CPUs) and the user allows more than
+one BLAS thread, a helper thread draws the next page of random numbers and
+sums the last page's log weights while the loop runs its products
+(``helper_thread_pays``). On the 784 x 500 RBM (100 runs, 10,000 inverse
+temperatures) that took the annealing from 1.39 to 1.15 times the time of
+its products on the quiet machine. With a busy process beside it, where no
+core is idle, the helper gains nothing: 1.45 against 1.38 in that run, and
+within 6% either way in others.
 """
 
 import functools
