@@ -609,7 +609,7 @@ def anneal(problem, states, betas, uniforms, progress=None):
     run = _at_once if helper is None else helper.submit
     pages = _transition_pages(uniforms, n_r, betas, a_K, linear_K)
     next_page = run(next, pages, None)
-    summed = [_at_once(int), _at_once(int)]
+    summed = [_at_once(int), _at_once(int)]  # both slots free
     last = len(betas) - 1
     try:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
@@ -734,7 +734,7 @@ def _at_once(function, *args):
     future = Future()
     try:
         future.set_result(function(*args))
-    except BaseException as error:  # re-raised by future.result()
+    except Exception as error:  # re-raised by future.result()
         future.set_exception(error)
     return future
 
@@ -1140,11 +1140,12 @@ def _log_mean_weights_per_row(problem, states, betas, rngs, n_runs, progress=Non
 
 
 def _row_batches(problem, n_rows, n_runs):
-    """Index batches of rows whose pages of draws fit in ``BLOCK_BYTES`` (per
-    draw at most 16 bytes: two float32 pages, the spare and a raw half-word;
-    20 leaves room for the rest)."""
+    """Index batches of rows whose pages fit in ``BLOCK_BYTES``: per draw of
+    a step, at most 16 bytes of draws (two float32 pages, the spare and a
+    raw half-word) and at most 20 of recorded products, odds and terms
+    (``_PageWeights``); 48 leaves room for the rest."""
     n_units = max(sum(np.shape(problem.W_KR)), 1)
-    size = max(1, BLOCK_BYTES // (20 * PAGE_STEPS * n_runs * n_units))
+    size = max(1, BLOCK_BYTES // (48 * PAGE_STEPS * n_runs * n_units))
     return [
         np.arange(start, min(start + size, n_rows)) for start in range(0, n_rows, size)
     ]

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from test_units import OPAQUE
 
+import skbm._ais as ais_module
 import skbm._hbm as hbm_module
 from skbm import BernoulliRBM2, BoltzmannMachine, HiddenBoltzmannMachine, LogPartition
 from skbm._ais import (
@@ -209,6 +210,57 @@ def test_both_directions_in_one_pool_equal_the_separate_runs(n_jobs):
     )
     assert forward.shape == reverse.shape == (n_runs,)
     assert not np.array_equal(forward, -reverse)
+
+
+@pytest.mark.parametrize("quadratic", [False, True])
+def test_helper_thread_changes_no_number(quadratic):
+    # anneal draws its pages and sums its log weights in a helper thread when
+    # one_pool allows it and a step has at least 2**14 draws: 100 chains of
+    # 200 units here. The draws, their order and the sums are the same as
+    # at once, over several pages (a partial last one included), forward
+    # and reverse, with steps large enough for the float64 slow path.
+    rng = np.random.default_rng(0)
+    n = 200
+    W = rng.normal(0, 0.3, (n, n))
+    W = np.triu(W, 1) + np.triu(W, 1).T
+    if not quadratic:  # a bipartite 120 + 80 machine
+        W[:120, :120] = W[120:, 120:] = 0
+    problem = machine_problem(
+        W, rng.normal(0, 0.5, n), rng.normal(0, 0.5, n), BERNOULLI
+    )
+    assert 100 * n >= ais_module.HELPER_DRAWS_PER_STEP
+    betas = np.concatenate([[0.0, 0.2], np.linspace(0.25, 1.0, 19)])
+    results = {}
+    for ahead in (False, True):
+        token = ais_module._draw_ahead.set(ahead)
+        try:
+            for name, path in (("forward", betas), ("reverse", betas[::-1])):
+                stream = np.random.default_rng(1)
+                start = problem.sample_base(100, stream)
+                uniforms = PagedUniforms([stream], 100, n)
+                results[name, ahead] = anneal(problem, start, path, uniforms)
+        finally:
+            ais_module._draw_ahead.reset(token)
+    for name in ("forward", "reverse"):
+        pairs = zip(results[name, False], results[name, True], strict=True)
+        for at_once, ahead in pairs:
+            np.testing.assert_array_equal(at_once, ahead)
+
+
+def test_helper_thread_only_where_a_core_is_idle_and_allowed():
+    from joblib import cpu_count
+    from threadpoolctl import threadpool_limits
+
+    from skbm._threads import helper_thread_pays, on_one_blas_thread
+
+    with threadpool_limits(1, user_api="blas"):
+        assert not helper_thread_pays(1)
+        # Recorded before skbm lowers the limit: still the user's one.
+        assert not on_one_blas_thread(helper_thread_pays)(1)
+    assert not helper_thread_pays(cpu_count())
+    with threadpool_limits(2, user_api="blas"):
+        if cpu_count() > 1:
+            assert on_one_blas_thread(helper_thread_pays)(1)
 
 
 def test_rbm_problem_and_per_chain_problem_are_unbiased():
