@@ -385,9 +385,9 @@ class PagedUniforms:
 
     def __init__(self, rngs, rows, width):
         self.rngs, self.rows, self.width = rngs, rows, width
-        self.sets, self.turn = [], 0
+        self.sets, self.turn = [], 1  # the first page takes set 0
 
-    def page(self, n_r, keep_previous=False):
+    def page(self, n_r):
         """The next page: 1 / u for R and logit(u) for K.
 
         Parameters
@@ -395,19 +395,17 @@ class PagedUniforms:
         n_r : int
             Draws per chain and step for the summed units; the other
             ``width - n_r`` are for the sampled units.
-        keep_previous : bool, default=False
-            Write to other buffers than the previous call did, so that its
-            page stays valid (for drawing a page ahead).
 
         Returns
         -------
         inverse_R, logits_K : ndarray of shape (PAGE_STEPS, n_chains, n)
             Float32, n = n_r and width - n_r; a uniform of exactly 0 gives
-            +inf and -inf. Buffers that a later call overwrites (fresh
-            arrays would cost page faults), which callers may modify.
+            +inf and -inf. Two sets of buffers are used in turn, so a page
+            stays valid while the next is drawn and is overwritten by the
+            call after (fresh arrays would cost page faults); callers may
+            modify it.
         """
-        if keep_previous:
-            self.turn = 1 - self.turn
+        self.turn = 1 - self.turn
         while len(self.sets) <= self.turn:
             n_chains = self.rows * len(self.rngs)
             self.sets.append(
@@ -741,13 +739,12 @@ def _at_once(function, *args):
 
 def _transition_pages(uniforms, n_r, betas, a_K, linear_K):
     """The draws of the transitions at ``betas[1:-1]``, a page at a time:
-    1 / u for R and, for K, thresholds (logit(u) - a) / beta - (b - a). Each
-    page is kept valid while the next is drawn."""
+    1 / u for R and, for K, thresholds (logit(u) - a) / beta - (b - a)."""
     a_K32, linear_K32 = a_K.astype(np.float32), linear_K.astype(np.float32)
     scale = np.ones((PAGE_STEPS, 1, 1))
     moves = betas[1:-1]  # the last beta has no transition (it may be 0)
     for first in range(0, len(moves), PAGE_STEPS):
-        inverse_R, thresholds_K = uniforms.page(n_r, keep_previous=True)
+        inverse_R, thresholds_K = uniforms.page(n_r)
         page_betas = moves[first : first + PAGE_STEPS]
         scale[: len(page_betas), 0, 0] = 1.0 / page_betas
         scale32 = scale.astype(np.float32)
