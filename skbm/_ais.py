@@ -588,7 +588,9 @@ def anneal(problem, states, betas, uniforms, progress=None):
                 units,
             )
         )
-    weights = _PageWeights(problem, betas, n_chains, W_aug.shape[1])
+    weights = _PageWeights(
+        W_KR, a_R, shift_R, problem.units_R.cumulant, betas, n_chains, W_aug.shape[1]
+    )
     # views[slot][j]: step j of a page's products (s, linear part, x W_KK / 2)
     # and odds, 1 + exp(-t_new), the inverse probability that a unit of R is
     # on; two slots, so that one page is summed while the next is recorded.
@@ -679,12 +681,9 @@ class _PageWeights:
     per chain (about 1e-7 of the sum as error) and added in float64.
     """
 
-    def __init__(self, problem, betas, n_chains, width):
-        W_KR = np.asarray(problem.W_KR, float)
-        self.a_R = np.asarray(problem.a_R, float)
-        shift_R = np.asarray(problem.b_R, float) - self.a_R
+    def __init__(self, W_KR, a_R, shift_R, cumulant, betas, n_chains, width):
+        self.a_R, self.cumulant = a_R, cumulant
         self.n_r = n_r = W_KR.shape[1]
-        self.cumulant = problem.units_R.cumulant
         self.betas, self.steps = betas, np.diff(betas)
         self.products = np.empty((2, PAGE_STEPS, n_chains, width), np.float32)
         self.odds = np.empty((2, PAGE_STEPS, n_chains, n_r), np.float32)
