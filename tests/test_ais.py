@@ -247,6 +247,38 @@ def test_helper_thread_changes_no_number(quadratic):
             np.testing.assert_array_equal(at_once, ahead)
 
 
+@pytest.mark.parametrize("stock_words", [2**14, 16])
+@pytest.mark.parametrize("n_streams, rows", [(1, 3), (4, 1), (3, 2)])
+def test_pages_read_each_stream_in_order(n_streams, rows, stock_words, monkeypatch):
+    # A page holds, per stream, its next PAGE_STEPS * rows * n_r 32-bit
+    # words for R, then its next words for K, as u = (word >> 9) / 2**23,
+    # whether the words are drawn several pages at a time (small pages) or
+    # one request at a time (pages above STOCK_WORDS), and whatever other
+    # streams share the page.
+    monkeypatch.setattr(ais_module, "STOCK_WORDS", stock_words)
+    width, n_r, n_pages = 7, 3, 9
+    seeds = [[5, index] for index in range(n_streams)]
+    uniforms = PagedUniforms([ais_module._stream(s) for s in seeds], rows, width)
+    pages = [[page.copy() for page in uniforms.page(n_r)] for _ in range(n_pages)]
+    one = np.float32(1)
+    for index, seed in enumerate(seeds):
+        raw = ais_module._stream(seed).bit_generator.random_raw(
+            n_pages * ais_module.PAGE_STEPS * rows * width // 2
+        )
+        words = raw.view(np.uint32).reshape(n_pages, -1)
+        chains = slice(index * rows, (index + 1) * rows)
+        for page, (inverse_R, logits_K) in zip(words, pages, strict=True):
+            v = ((page >> 9) | ais_module.ONE_FLOAT32_BITS).view(np.float32)
+            v = v.reshape(ais_module.PAGE_STEPS, rows, width)
+            split = ais_module.PAGE_STEPS * rows * n_r
+            v_R = v.ravel()[:split].reshape(ais_module.PAGE_STEPS, rows, n_r)
+            v_K = v.ravel()[split:].reshape(ais_module.PAGE_STEPS, rows, -1)
+            with np.errstate(divide="ignore"):
+                np.testing.assert_array_equal(inverse_R[:, chains], one / (v_R - one))
+                expected_K = np.log((v_K - one) / (np.float32(2) - v_K))
+            np.testing.assert_array_equal(logits_K[:, chains], expected_K)
+
+
 def test_helper_thread_only_where_a_core_is_idle_and_allowed():
     from joblib import cpu_count
     from threadpoolctl import threadpool_limits
