@@ -125,28 +125,31 @@ class SplitSum:
         n_high = self.units_high.n_joint_states(self.n_high_units)
         self.bounds = list(state_ranges(n_high, high.shape[0], width * L.shape[0]))
 
-    def block(self, start, stop):
+    def block(self, start, stop, means=False):
         """Log weights of high codes ``start`` to ``stop - 1``.
 
-        Returns ``(logits, high_states, field)``: the log weights
-        (n_rows, n_high_states, n_low_states), the high states, and the
-        fields on the summed units (n_rows, n_high_states, n_low_states,
-        n_summed).
+        Returns ``(logits, high_states, mean)``: the log weights
+        (n_rows, n_high_states, n_low_states), the high states, and, if
+        ``means``, the means of the summed units given each state (n_rows,
+        n_high_states, n_low_states, n_summed), else None.
         """
         codes = np.arange(start, stop, dtype=np.int64)
         H = self.units_high.states(codes, self.n_high_units)
         high_logits = self.field_high @ H.T + _quadratic(H, self.W_hh)
-        cross = H @ self.low_field_high.T
-        logits = (
-            self.low_logits[:, None, :] + high_logits[:, :, None] + cross[None, :, :]
-        )
-        field = (
-            self.field_r[:, None, None, :]
-            + (H @ self.W_hr)[None, :, None, :]
-            + self.low_field_r[None, None, :, :]
-        )
-        logits += self.units_r.cumulant(field).sum(axis=3)
-        return logits, H, field
+        # In place where possible: each pass over the joint states counts.
+        logits = (H @ self.low_field_high.T)[None, :, :] + self.low_logits[:, None, :]
+        logits += high_logits[:, :, None]
+        low_r = self.low_field_r[None, :, :] + self.field_r[:, None, :]
+        field = (H @ self.W_hr)[None, :, None, :] + low_r[:, None, :, :]
+        mean = self.units_r.mean(field) if means else None
+        # In place: a fresh array of this size costs as much in page faults
+        # as the cumulant itself.
+        cumulant = self.units_r.cumulant(field, out=field)
+        if cumulant.shape[3] == 1:
+            logits += cumulant[..., 0]
+        elif cumulant.shape[3]:
+            logits += cumulant.sum(axis=3)
+        return logits, H, mean
 
     def log_weights(self):
         """Log weights of all states of K for the first row, in code order."""
@@ -180,12 +183,6 @@ class SplitSum:
         """
         V, L = self.V, self.low_states
         n_rows = V.shape[0]
-        single = len(self.bounds) == 1
-        first = self.block(*self.bounds[0]) if single else None
-        if single:
-            log_sum = logsumexp(first[0].reshape(n_rows, -1), axis=1)
-        else:
-            log_sum = self.log_sum()
         n_high, n_r = self.high.shape[0], self.summed.shape[0]
         low_mass = np.zeros((n_rows, L.shape[0]))
         high_mean = np.zeros((n_rows, n_high))
@@ -198,26 +195,50 @@ class SplitSum:
         high_high = np.zeros((n_high, n_high))
         high_r = np.zeros((n_high, n_r))
         r_r = np.zeros((n_r, n_r))
-        for bounds in self.bounds:
-            logits, H, field = first if single else self.block(*bounds)
-            proba = np.exp(logits - log_sum[:, None, None])
-            mean_r = self.units_r.mean(field)
+        if len(self.bounds) == 1:
+            # One block: ln of the sum and the probabilities from one exp,
+            # shifted by each row's largest log weight; the sums below are
+            # normalised at the end (``total``) instead of the probabilities.
+            logits, H, mean_r = self.block(*self.bounds[0], means=True)
+            peak = logits.max(axis=(1, 2))
+            logits -= peak[:, None, None]
+            blocks = [(np.exp(logits, out=logits), H, mean_r)]
+            total = blocks[0][0].sum(axis=(1, 2))
+            log_sum = peak + np.log(total)
+        else:
+            log_sum, total = self.log_sum(), np.ones(n_rows)
+            blocks = (self.block(*bounds, means=True) for bounds in self.bounds)
+        # Weights of the unnormalised rows: every weighted sum over the
+        # states is a sum over rows of per-row sums, but for low_high.
+        row_weights = np.zeros(n_rows) if weights is None else weights / total
+        for proba, H, mean_r in blocks:
+            if len(self.bounds) > 1:
+                proba = np.exp(proba - log_sum[:, None, None], out=proba)
             proba_r = proba[..., None] * mean_r  # (rows, high, low, summed)
-            low_mass += proba.sum(axis=1)
-            high_mean += proba.sum(axis=2) @ H
-            r_mean += proba_r.sum(axis=(1, 2))
+            # Per row: the mass of each low state and of each high state, and
+            # the mean of R over the states of each.
+            by_low, by_high = proba.sum(axis=1), proba.sum(axis=2)
+            r_by_low, r_by_high = proba_r.sum(axis=1), proba_r.sum(axis=2)
+            low_mass += by_low
+            high_mean += by_high @ H
+            r_mean += r_by_low.sum(axis=1)
             if weights is None:
                 continue
-            joint = np.einsum("m,mhl->hl", weights, proba)
-            joint_r = np.einsum("m,mhlr->hlr", weights, proba_r)
-            low_weight += joint.sum(axis=0)
-            low_r += joint_r.sum(axis=0)
-            low_high += (L.T @ joint.T) @ H
-            high_high += H.T @ (joint.sum(axis=1)[:, None] * H)
-            high_r += H.T @ joint_r.sum(axis=1)
-            if n_r:
-                weighted_r = weights[:, None, None, None] * proba_r
+            low_weight += row_weights @ by_low
+            low_r += np.einsum("m,mlr->lr", row_weights, r_by_low)
+            high_high += H.T @ ((row_weights @ by_high)[:, None] * H)
+            high_r += H.T @ np.einsum("m,mhr->hr", row_weights, r_by_high)
+            if n_rows == 1:  # the row's own states, weighted after the product
+                low_high += row_weights[0] * ((L.T @ proba[0].T) @ H)
+            else:
+                joint = np.einsum("m,mhl->hl", row_weights, proba)
+                low_high += (L.T @ joint.T) @ H
+            if n_r > 1:  # the diagonal, all there is for one unit, is set below
+                weighted_r = row_weights[:, None, None, None] * proba_r
                 r_r += weighted_r.reshape(-1, n_r).T @ mean_r.reshape(-1, n_r)
+        low_mass /= total[:, None]
+        high_mean /= total[:, None]
+        r_mean /= total[:, None]
         expectation = np.empty((n_rows, self.n_units))
         expectation[:, self.clamped] = V
         expectation[:, self.low] = low_mass @ L

@@ -58,6 +58,14 @@ def test_bernoulli_cumulant_mean_and_states_against_direct_sums():
         2 * step
     )
     np.testing.assert_allclose(BERNOULLI.mean(inner), numeric, rtol=1e-8)
+    # The mean (numpy's exp, not scipy's expit) is expit to rounding, also
+    # where exp(-f) overflows, and keeps float32 fields float32.
+    wide = np.concatenate([field.ravel(), np.linspace(-750, 750, 3001)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(BERNOULLI.mean(wide), expit(wide), rtol=5e-16)
+        assert BERNOULLI.mean(np.float32([-200.0, 0.0])).tolist() == [0.0, 0.5]
+        assert BERNOULLI.mean(np.float32([1.0])).dtype == np.float32
     # States in code order, bit i of the code is unit i.
     expected = [state[::-1] for state in itertools.product((0.0, 1.0), repeat=3)]
     np.testing.assert_array_equal(BERNOULLI.states(np.arange(8), 3), expected)
