@@ -36,7 +36,6 @@ from _common import (
     blas_info,
     busy_process,
     digits_binary,
-    interleaved,
     median,
     mnist_binary,
     write_json,
@@ -165,15 +164,33 @@ def one_setting(jobs, setting):
 
 
 def measure(jobs, repeats, inner):
-    """Median seconds of every job in every setting, interleaved (per repeat
-    of a job that runs ``inner[name]`` times per call)."""
-    functions = {}
-    for setting in ("default", "one thread", "no limit"):
-        for name, run in one_setting(jobs, setting).items():
-            functions[(name, setting)] = run
-    times = interleaved(functions, repeats, shuffle=True)
-    times = {key: [t / inner[key[0]] for t in value] for key, value in times.items()}
-    return {key: median(value) for key, value in times.items()}, times
+    """Seconds of every job in every setting (per run of a job that runs
+    ``inner[name]`` times per call), and the ratio default / one thread.
+
+    In each round the workloads come in a new random order, and each one's
+    three settings run back to back, also in a random order: the ratio of a
+    round compares calls seconds apart, not minutes, so that the shared
+    host's drift in speed cancels out of it. The ratio reported is the
+    median over rounds.
+    """
+    settings = ("default", "one thread", "no limit")
+    runs = {setting: one_setting(jobs, setting) for setting in settings}
+    times = {(name, setting): [] for name in jobs for setting in settings}
+    rng = np.random.default_rng(0)
+    names = list(jobs)
+    for _ in range(repeats):
+        for name in (names[i] for i in rng.permutation(len(names))):
+            for setting in (settings[i] for i in rng.permutation(len(settings))):
+                start = time.perf_counter()
+                runs[setting][name]()
+                elapsed = (time.perf_counter() - start) / inner[name]
+                times[(name, setting)].append(elapsed)
+    medians = {key: median(value) for key, value in times.items()}
+    ratios = {
+        name: median(np.divide(times[(name, "default")], times[(name, "one thread")]))
+        for name in jobs
+    }
+    return medians, ratios, times
 
 
 def table(result):
@@ -189,7 +206,7 @@ def table(result):
             f"{name:<50}{q['default'][name]:>14.2f}s{q['one thread'][name]:>9.2f}s"
             f"{q['no limit'][name]:>9.2f}s{b['default'][name]:>14.2f}s"
             f"{b['one thread'][name]:>9.2f}s{b['no limit'][name]:>9.2f}s"
-            f"{q['default'][name] / q['one thread'][name]:>19.2f}"
+            f"{result['ratio_quiet'][name]:>19.2f}"
             f"{b['default'][name] / q['one thread'][name]:>24.2f}"
         )
     return "\n".join(lines)
@@ -214,12 +231,13 @@ def main(argv=None):
         busy = busy_process() if condition == "busy" else None
         try:
             time.sleep(0.5 if busy else 0)
-            medians, times = measure(jobs, args.repeats, inner)
+            medians, ratios, times = measure(jobs, args.repeats, inner)
             result[f"load_average_{condition}"] = os.getloadavg()
         finally:
             if busy is not None:
                 busy.kill()
                 busy.wait()
+        result[f"ratio_{condition}"] = ratios
         result[condition] = {
             setting: {name: medians[(name, setting)] for name in jobs}
             for setting in ("default", "one thread", "no limit")
@@ -236,9 +254,10 @@ def main(argv=None):
         f"{result['date']}; {result['cores']} cores; BLAS "
         f"{blas['internal_api']} {blas['architecture']}, "
         f"{blas['num_threads']} threads by default; "
-        f"medians of {args.repeats} repeats, each round in a random order; "
-        f"a workload under {args.min_seconds:g} s runs several times per timed "
-        "call (seconds per run shown)"
+        f"medians of {args.repeats} rounds, each in a random order, the "
+        "settings of a workload back to back; a workload under "
+        f"{args.min_seconds:g} s runs several times per timed call (seconds "
+        "per run shown); default/1t quiet: the median of the rounds' ratios"
     )
     write_text(args.text, text, header)
     return result
