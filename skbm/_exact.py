@@ -213,7 +213,8 @@ class SplitSum:
         row_weights = np.zeros(n_rows) if weights is None else weights / total
         for proba, H, mean_r in blocks:
             if len(self.bounds) > 1:
-                proba = np.exp(proba - log_sum[:, None, None], out=proba)
+                proba -= log_sum[:, None, None]
+                np.exp(proba, out=proba)
             proba_r = proba[..., None] * mean_r  # (rows, high, low, summed)
             # Per row: the mass of each low state and of each high state, and
             # the mean of R over the states of each.
