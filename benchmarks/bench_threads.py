@@ -10,8 +10,9 @@ skbm runs its loops of small matrix products on one BLAS thread
 - ``no limit``: skbm's limit switched off (what skbm did before it), for the
   record;
 
-first on the quiet machine, then with a busy process (a pure-Python loop)
-started by this script on one core. The targets: default <= 1.1x one thread
+on the quiet machine and with a busy process (a pure-Python loop) started
+by this script beside it, one after the other for each workload in every
+round. The targets: default <= 1.1x one thread
 when quiet, and <= 1.3x the quiet one-thread time with the busy process.
 
 A workload shorter than ``--min-seconds`` (default 1) runs several times
@@ -164,31 +165,70 @@ def one_setting(jobs, setting):
 
 
 def measure(jobs, repeats, inner):
-    """Seconds of every job in every setting (per run of a job that runs
-    ``inner[name]`` times per call), and the ratio default / one thread.
+    """Seconds of every job in every condition and setting (per run of a job
+    that runs ``inner[name]`` times per call), and the rounds' median ratios.
 
-    In each round the workloads come in a new random order, and each one's
-    three settings run back to back, also in a random order: the ratio of a
-    round compares calls seconds apart, not minutes, so that the shared
-    host's drift in speed cancels out of it. The ratio reported is the
-    median over rounds.
+    In each round the workloads come in a new random order. Each one's three
+    settings run back to back on the quiet machine, then again, in a new
+    random order, with the busy process beside them, which is started for
+    that workload and stopped after it. A round's ratios (default / one
+    thread when quiet; busy default / quiet one thread) thus compare calls
+    seconds apart, not minutes, so that the shared host's drift in speed
+    cancels out of them. The ratios reported are medians over rounds.
+
+    Returns
+    -------
+    medians : dict
+        ``(condition, name, setting)`` -> median seconds per run.
+    ratios : dict
+        ``"quiet"`` and ``"busy"`` -> name -> median of the rounds' ratios.
+    times : dict
+        ``(condition, name, setting)`` -> every round's seconds per run.
     """
     settings = ("default", "one thread", "no limit")
+    conditions = ("quiet", "busy")
     runs = {setting: one_setting(jobs, setting) for setting in settings}
-    times = {(name, setting): [] for name in jobs for setting in settings}
+    times = {
+        (condition, name, setting): []
+        for condition in conditions
+        for name in jobs
+        for setting in settings
+    }
     rng = np.random.default_rng(0)
     names = list(jobs)
     for _ in range(repeats):
         for name in (names[i] for i in rng.permutation(len(names))):
-            for setting in (settings[i] for i in rng.permutation(len(settings))):
-                start = time.perf_counter()
-                runs[setting][name]()
-                elapsed = (time.perf_counter() - start) / inner[name]
-                times[(name, setting)].append(elapsed)
+            for condition in conditions:
+                busy = busy_process() if condition == "busy" else None
+                try:
+                    if busy is not None:
+                        time.sleep(0.3)  # let the busy loop start
+                    order = rng.permutation(len(settings))
+                    for setting in (settings[i] for i in order):
+                        start = time.perf_counter()
+                        runs[setting][name]()
+                        elapsed = (time.perf_counter() - start) / inner[name]
+                        times[(condition, name, setting)].append(elapsed)
+                finally:
+                    if busy is not None:
+                        busy.kill()
+                        busy.wait()
     medians = {key: median(value) for key, value in times.items()}
+
+    def median_ratio(top, bottom):
+        return median(np.divide(times[top], times[bottom]))
+
     ratios = {
-        name: median(np.divide(times[(name, "default")], times[(name, "one thread")]))
-        for name in jobs
+        "quiet": {
+            name: median_ratio(
+                ("quiet", name, "default"), ("quiet", name, "one thread")
+            )
+            for name in jobs
+        },
+        "busy": {
+            name: median_ratio(("busy", name, "default"), ("quiet", name, "one thread"))
+            for name in jobs
+        },
     }
     return medians, ratios, times
 
@@ -207,7 +247,7 @@ def table(result):
             f"{q['no limit'][name]:>9.2f}s{b['default'][name]:>14.2f}s"
             f"{b['one thread'][name]:>9.2f}s{b['no limit'][name]:>9.2f}s"
             f"{result['ratio_quiet'][name]:>19.2f}"
-            f"{b['default'][name] / q['one thread'][name]:>24.2f}"
+            f"{result['ratio_busy'][name]:>24.2f}"
         )
     return "\n".join(lines)
 
@@ -227,25 +267,19 @@ def main(argv=None):
         "repeats": args.repeats,
         "runs_per_timed_call": inner,
     }
+    medians, ratios, times = measure(jobs, args.repeats, inner)
+    result["load_average_end"] = os.getloadavg()
     for condition in ("quiet", "busy"):
-        busy = busy_process() if condition == "busy" else None
-        try:
-            time.sleep(0.5 if busy else 0)
-            medians, ratios, times = measure(jobs, args.repeats, inner)
-            result[f"load_average_{condition}"] = os.getloadavg()
-        finally:
-            if busy is not None:
-                busy.kill()
-                busy.wait()
-        result[f"ratio_{condition}"] = ratios
+        result[f"ratio_{condition}"] = ratios[condition]
         result[condition] = {
-            setting: {name: medians[(name, setting)] for name in jobs}
+            setting: {name: medians[(condition, name, setting)] for name in jobs}
             for setting in ("default", "one thread", "no limit")
         }
         result[f"all_seconds_{condition}"] = {
-            f"{name} | {setting}": value for (name, setting), value in times.items()
+            f"{name} | {setting}": times[(condition, name, setting)]
+            for name in jobs
+            for setting in ("default", "one thread", "no limit")
         }
-        print(f"{condition} done", flush=True)
     text = table(result)
     print(text)
     write_json(args.json, result)
@@ -255,9 +289,10 @@ def main(argv=None):
         f"{blas['internal_api']} {blas['architecture']}, "
         f"{blas['num_threads']} threads by default; "
         f"medians of {args.repeats} rounds, each in a random order, the "
-        "settings of a workload back to back; a workload under "
+        "settings of a workload back to back, quiet and then with the busy "
+        "process; a workload under "
         f"{args.min_seconds:g} s runs several times per timed call (seconds "
-        "per run shown); default/1t quiet: the median of the rounds' ratios"
+        "per run shown); both ratios: the medians of the rounds' ratios"
     )
     write_text(args.text, text, header)
     return result
