@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
@@ -78,9 +79,21 @@ def interleaved(functions, repeats, shuffle=False):
     return times
 
 
-def busy_process():
-    """A process that keeps one core busy until killed (a pure-Python loop)."""
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+@contextmanager
+def busy_core(active=True):
+    """Keep one core busy with another process (a pure-Python loop) inside
+    the block, as on a machine shared with other work; ``active=False`` does
+    nothing, so that a quiet and a busy run share one code path."""
+    if not active:
+        yield
+        return
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let the loop start before anything is timed
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def median(values):

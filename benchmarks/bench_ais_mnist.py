@@ -29,7 +29,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import busy_process, interleaved, median, mnist_binary, write_text
+from _common import busy_core, interleaved, median, mnist_binary, write_text
 from threadpoolctl import threadpool_limits
 
 from skbm import BernoulliRBM2
@@ -98,14 +98,8 @@ def main(argv=None):
     ]
     for condition in ("quiet", "busy"):
         jobs, cpu = workloads(args.betas)
-        busy = busy_process() if condition == "busy" else None
-        try:
-            time.sleep(0.5 if busy else 0)
+        with busy_core(active=condition == "busy"):
             times = interleaved(jobs, args.repeats, shuffle=True)
-        finally:
-            if busy is not None:
-                busy.kill()
-                busy.wait()
         wall = {name: median(value) for name, value in times.items()}
         for name in jobs:
             ratio = wall[name] / wall["its products"]

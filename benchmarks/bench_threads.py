@@ -35,7 +35,7 @@ from unittest import mock
 import numpy as np
 from _common import (
     blas_info,
-    busy_process,
+    busy_core,
     digits_binary,
     median,
     mnist_binary,
@@ -52,6 +52,9 @@ from skbm import (
     GaussianBernoulliRBM,
     HiddenBoltzmannMachine,
 )
+
+SETTINGS = ("default", "one thread", "no limit")
+CONDITIONS = ("quiet", "busy")
 
 
 def workloads():
@@ -185,50 +188,38 @@ def measure(jobs, repeats, inner):
     times : dict
         ``(condition, name, setting)`` -> every round's seconds per run.
     """
-    settings = ("default", "one thread", "no limit")
-    conditions = ("quiet", "busy")
-    runs = {setting: one_setting(jobs, setting) for setting in settings}
+    runs = {setting: one_setting(jobs, setting) for setting in SETTINGS}
     times = {
         (condition, name, setting): []
-        for condition in conditions
+        for condition in CONDITIONS
         for name in jobs
-        for setting in settings
+        for setting in SETTINGS
     }
     rng = np.random.default_rng(0)
     names = list(jobs)
     for _ in range(repeats):
         for name in (names[i] for i in rng.permutation(len(names))):
-            for condition in conditions:
-                busy = busy_process() if condition == "busy" else None
-                try:
-                    if busy is not None:
-                        time.sleep(0.3)  # let the busy loop start
-                    order = rng.permutation(len(settings))
-                    for setting in (settings[i] for i in order):
+            for condition in CONDITIONS:
+                with busy_core(active=condition == "busy"):
+                    order = rng.permutation(len(SETTINGS))
+                    for setting in (SETTINGS[i] for i in order):
                         start = time.perf_counter()
                         runs[setting][name]()
                         elapsed = (time.perf_counter() - start) / inner[name]
                         times[(condition, name, setting)].append(elapsed)
-                finally:
-                    if busy is not None:
-                        busy.kill()
-                        busy.wait()
     medians = {key: median(value) for key, value in times.items()}
-
-    def median_ratio(top, bottom):
-        return median(np.divide(times[top], times[bottom]))
-
+    # Both conditions against the same quiet one-thread time of the round.
     ratios = {
-        "quiet": {
-            name: median_ratio(
-                ("quiet", name, "default"), ("quiet", name, "one thread")
+        condition: {
+            name: median(
+                np.divide(
+                    times[(condition, name, "default")],
+                    times[("quiet", name, "one thread")],
+                )
             )
             for name in jobs
-        },
-        "busy": {
-            name: median_ratio(("busy", name, "default"), ("quiet", name, "one thread"))
-            for name in jobs
-        },
+        }
+        for condition in CONDITIONS
     }
     return medians, ratios, times
 
@@ -269,16 +260,16 @@ def main(argv=None):
     }
     medians, ratios, times = measure(jobs, args.repeats, inner)
     result["load_average_end"] = os.getloadavg()
-    for condition in ("quiet", "busy"):
+    for condition in CONDITIONS:
         result[f"ratio_{condition}"] = ratios[condition]
         result[condition] = {
             setting: {name: medians[(condition, name, setting)] for name in jobs}
-            for setting in ("default", "one thread", "no limit")
+            for setting in SETTINGS
         }
         result[f"all_seconds_{condition}"] = {
             f"{name} | {setting}": times[(condition, name, setting)]
             for name in jobs
-            for setting in ("default", "one thread", "no limit")
+            for setting in SETTINGS
         }
     text = table(result)
     print(text)

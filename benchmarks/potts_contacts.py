@@ -91,14 +91,12 @@ full run writes ``benchmarks/results/potts_contacts.json`` and
 import argparse
 import os
 import platform
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from _common import blas_info, median, write_json
+from _common import blas_info, busy_core, median, write_json
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
@@ -579,19 +577,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 2
-    # A busy loop in a separate process: the machine a user shares.
-    busy = (
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        if args.busy
-        else None
-    )
-    try:
-        with threadpool_limits(args.threads):
-            return run(args)
-    finally:
-        if busy is not None:
-            busy.kill()
-            busy.wait()
+    with busy_core(active=args.busy), threadpool_limits(args.threads):
+        return run(args)
 
 
 if __name__ == "__main__":
